@@ -1,0 +1,150 @@
+"""Settings, built once at start-up and passed down; nothing else in the project reads ``os.environ``.
+
+Values come from the environment (prefix ``VENDORWATCH_``) and, when ``VENDORWATCH_CONFIG_FILE`` names one,
+from a TOML file whose keys are the setting names without the prefix (environment wins).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from schemas.errors import ConfigError
+
+ENV_PREFIX = "VENDORWATCH_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
+
+    kafka_bootstrap: str = "localhost:9092"
+    app_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = "vendorwatch"
+    topic_partitions: Annotated[int, Field(ge=1, le=1024)] = 8
+    topic_replication: Annotated[int, Field(ge=1, le=16)] = 1
+    data_dir: Path = Path(".vendorwatch")
+    table_store: str = "memory://"
+
+    http_host: str = "127.0.0.1"
+    http_port: Annotated[int, Field(ge=0, le=65535)] = 6066
+    log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    allow_insecure_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    delivery_timeout_s: Annotated[float, Field(gt=0, le=300)] = 15.0
+    retry_initial_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
+    retry_max_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
+    retry_horizon_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    dispatcher_group: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = "vendorwatch-dispatcher"
+
+    @field_validator("allow_insecure_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap_hosts(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _url_shape(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"expected an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _whsec(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if not raw.startswith("whsec_"):
+            raise ValueError("must start with 'whsec_' (Standard Webhooks secret)")
+        try:
+            key = base64.b64decode(raw.removeprefix("whsec_"), validate=True)
+        except binascii.Error:
+            raise ValueError("the part after 'whsec_' must be base64") from None
+        if not 24 <= len(key) <= 64:
+            raise ValueError("the key must be 24 to 64 bytes once base64-decoded")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_pair(self) -> Self:
+        if self.webhook_url and self.webhook_secret is None:
+            raise ValueError("webhook_secret: required when webhook_url is set")
+        if self.webhook_url:
+            parts = urlsplit(self.webhook_url)
+            if parts.scheme != "https" and (parts.hostname or "").lower() not in self.allow_insecure_hosts:
+                raise ValueError(
+                    f"webhook_url: plain http to {parts.hostname!r} needs the host in allow_insecure_hosts"
+                )
+        if self.retry_max_s < self.retry_initial_s:
+            raise ValueError("retry_max_s: must not be below retry_initial_s")
+        return self
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build settings from ``environ`` (default: the process environment) and the optional config file.
+
+    Raises ``ConfigError`` naming the first bad setting as its environment variable.
+    """
+    env = dict(os.environ if environ is None else environ)
+    file_values = _read_config_file(env.get(f"{ENV_PREFIX}CONFIG_FILE"))
+    env_values = {
+        key.removeprefix(ENV_PREFIX).lower(): value
+        for key, value in env.items()
+        if key.startswith(ENV_PREFIX) and key != f"{ENV_PREFIX}CONFIG_FILE"
+    }
+    known = set(Settings.model_fields)
+    for name in (*env_values, *file_values):
+        if name not in known:
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()}", "unknown setting")
+    values = {**file_values, **env_values, **overrides}
+    try:
+        # _env_prefix is consumed by pydantic-settings; values are passed explicitly so the
+        # environment is read exactly once, here.
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        raise _config_error(exc) from None
+
+
+def _read_config_file(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    try:
+        with Path(path).open("rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise ConfigError(f"{ENV_PREFIX}CONFIG_FILE", f"cannot read {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{ENV_PREFIX}CONFIG_FILE", f"{path} is not valid TOML: {exc}") from None
+    return {str(k).lower(): v for k, v in data.items()}
+
+
+def _config_error(exc: ValidationError) -> ConfigError:
+    err = exc.errors(include_url=False)[0]
+    field = str(err["loc"][0]) if err["loc"] else ""
+    message = err["msg"].removeprefix("Value error, ")
+    if not field and ":" in message:
+        field, _, message = message.partition(": ")
+    return ConfigError(f"{ENV_PREFIX}{field.upper()}", message)
