@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -39,7 +40,7 @@ ALERT = "vendorwatch.alert.v1"
 @dataclass(frozen=True, slots=True)
 class EventSpec:
     type: str
-    model: type[BaseModel]
+    model: builtins.type[BaseModel]
     topic: str
     key_field: str
 

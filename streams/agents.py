@@ -1,0 +1,170 @@
+"""Agents: glue between topics, tables and the pure functions in ``streams`` and ``alerts``.
+
+Input agents apply an event to their table and ask for the affected vendors to be re-evaluated; the
+evaluator (the only writer of alert state) turns a vendor's new situation into alert transitions and
+exposure-view updates. Re-evaluation requests travel through a topic keyed by vendor, so each vendor is
+evaluated on the worker that owns its contracts and alert state, whichever worker saw the change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas import registry as names
+from schemas.alert import Evidence
+from schemas.cloudevents import CloudEvent, encode_structured, new_event
+from schemas.errors import InvalidEvent
+from schemas.events import (
+    CompetitorsDeclared,
+    ContractAmended,
+    ContractSigned,
+    ContractTerminated,
+    DataShared,
+    OrgDeclared,
+    OwnershipStated,
+)
+from streams.app import Worker
+from streams.contracts import apply_contract_event
+from streams.evaluate import Trigger, evaluate_vendor
+from streams.graph import Orgs, apply_statement
+from streams.intake import Intake
+from streams.shipments import add_shipment
+from streams.state import (
+    contracts_from_table,
+    dump,
+    holders_from_table,
+    states_from_table,
+    world_from_tables,
+)
+
+log = logging.getLogger(__name__)
+
+ALERT_SOURCE = "urn:vendorwatch:detector"
+CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
+
+
+def register_agents(worker: Worker) -> None:
+    app, topics, tables, metrics = worker.app, worker.topics, worker.tables, worker.metrics
+    intake = Intake(worker)
+
+    async def request_evaluation(vendors: set[str], decoded: CloudEvent) -> None:
+        request = {
+            "evidence": {"source": decoded.source, "id": decoded.id, "type": decoded.type},
+            "at": decoded.time.isoformat() if decoded.time else None,
+        }
+        for vendor_id in sorted(vendors):
+            value = json.dumps({"vendor_id": vendor_id, **request}).encode()
+            await topics.evaluations.send(key=vendor_id.encode(), value=value)
+
+    async def run_input(stream: Any, apply: Any) -> None:
+        async for event in stream.events():
+            decoded = await intake.accept(event)
+            if decoded is None:
+                continue
+            topic = event.message.topic
+            started = time.perf_counter()
+            try:
+                vendors = apply(decoded)
+            except InvalidEvent as error:
+                await intake.reject(event.message, error)
+                continue
+            await request_evaluation(vendors, decoded)
+            intake.mark_applied(decoded, topic)
+            metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
+
+    def apply_org(decoded: CloudEvent) -> set[str]:
+        data = decoded.data
+        if isinstance(data, CompetitorsDeclared):
+            tables.competitors[data.lab_id] = list(data.competitors)
+            return set(tables.exposure.get(data.lab_id) or {})
+        assert isinstance(data, OrgDeclared)
+        before = world_from_tables(tables.orgs, {}, tables.ownership)
+        tables.orgs[data.org_id] = dump(data)
+        after = Orgs({**before.orgs.by_id, data.org_id: data})
+        # A new parent moves the org and its subsidiaries between groups: everything they hold, and
+        # every vendor the org itself contracts with, may now be judged differently.
+        members = before.orgs.descendants(data.org_id) | after.descendants(data.org_id)
+        return before.graph.downstream(members) | set(tables.exposure.get(data.org_id) or {})
+
+    def apply_ownership(decoded: CloudEvent) -> set[str]:
+        data = decoded.data
+        assert isinstance(data, OwnershipStated)
+        holders = apply_statement(holders_from_table(tables.ownership.get(data.subject_id)), data)
+        tables.ownership[data.subject_id] = {party: dump(s) for party, s in holders.items()}
+        graph = world_from_tables({}, {}, tables.ownership).graph
+        return graph.downstream({data.subject_id})
+
+    def apply_contract(decoded: CloudEvent) -> set[str]:
+        data = decoded.data
+        assert isinstance(data, ContractSigned | ContractAmended | ContractTerminated)
+        updated = apply_contract_event(contracts_from_table(tables.contracts.get(data.vendor_id)), data)
+        tables.contracts[data.vendor_id] = {cid: dump(c) for cid, c in updated.items()}
+        return {data.vendor_id}
+
+    def apply_shipment(decoded: CloudEvent) -> set[str]:
+        data = decoded.data
+        assert isinstance(data, DataShared)
+        tables.shipments[data.vendor_id] = add_shipment(tables.shipments.get(data.vendor_id), data)
+        return set()
+
+    @app.agent(topics.orgs, name="orgs")
+    async def orgs(stream: Any) -> None:
+        await run_input(stream, apply_org)
+
+    @app.agent(topics.ownership, name="ownership")
+    async def ownership(stream: Any) -> None:
+        await run_input(stream, apply_ownership)
+
+    @app.agent(topics.contracts, name="contracts")
+    async def contracts(stream: Any) -> None:
+        await run_input(stream, apply_contract)
+
+    @app.agent(topics.data_shares, name="data-shares")
+    async def data_shares(stream: Any) -> None:
+        await run_input(stream, apply_shipment)
+
+    @app.agent(topics.evaluations, name="evaluator")
+    async def evaluator(stream: Any) -> None:
+        async for event in stream.events():
+            request = json.loads(event.message.value)
+            await evaluate(request["vendor_id"], Trigger(
+                evidence=Evidence.model_validate(request["evidence"]),
+                at=datetime.fromisoformat(request["at"]) if request["at"] else None,
+                as_of=datetime.now(UTC).date(),
+            ))
+
+    async def evaluate(vendor_id: str, trigger: Trigger) -> None:
+        world = world_from_tables(tables.orgs, tables.competitors, tables.ownership)
+        previous = states_from_table(tables.alert_state.get(vendor_id))
+        result = evaluate_vendor(vendor_id, contracts_from_table(tables.contracts.get(vendor_id)), world,
+                                 previous, trigger)
+        metrics.evaluations.inc()
+        if result.states != previous:
+            tables.alert_state[vendor_id] = {k: s.to_json() for k, s in result.states.items()}
+        for alert in result.alerts:
+            cloud_event = new_event(
+                id=f"{alert.alert_id}.{alert.sequence}", source=ALERT_SOURCE, type=names.ALERT, data=alert,
+                time=trigger.at, subject=f"{alert.lab_id}/{alert.vendor_id}/{alert.competitor_id}",
+            )
+            await topics.alerts.send(key=alert.lab_id.encode(), value=encode_structured(cloud_event),
+                                     headers=CONTENT_TYPE)
+            metrics.alert_transitions.labels(alert.transition.value, alert.severity.value).inc()
+            log.info("alert %s %s: %s", alert.transition.value, alert.severity.value, alert.summary)
+        for lab_id, view in result.exposures.items():
+            update = {"lab_id": lab_id, "vendor_id": vendor_id, "entry": dump(view) if view else None}
+            await topics.exposure_updates.send(key=lab_id.encode(), value=json.dumps(update).encode())
+
+    @app.agent(topics.exposure_updates, name="exposure")
+    async def exposure(stream: Any) -> None:
+        async for update in stream:
+            update = json.loads(update)
+            vendors = dict(tables.exposure.get(update["lab_id"]) or {})
+            if update["entry"] is None:
+                vendors.pop(update["vendor_id"], None)
+            else:
+                vendors[update["vendor_id"]] = update["entry"]
+            tables.exposure[update["lab_id"]] = vendors

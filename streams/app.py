@@ -1,0 +1,158 @@
+"""The Faust app factory: ``create_app(settings)`` builds the app, its topics, tables, agents and pages.
+
+Nothing happens at import time; tests and the CLI each build their own app from their own settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.serializers import codecs
+from prometheus_client import CollectorRegistry
+
+from schemas import registry as names
+from streams.admin import changelog_topic, internal_topic
+from streams.metrics import WorkerMetrics, build_worker_metrics
+from vendorwatch.settings import Settings
+
+KEY_CODEC = "vw-utf8"
+
+
+class Utf8Codec(codecs.Codec):
+    """Table keys as plain UTF-8 (Faust's default JSON would hash '"scale-ai"', not 'scale-ai')."""
+
+    def _dumps(self, s: Any) -> bytes:
+        return str(s).encode()
+
+    def _loads(self, s: bytes) -> Any:
+        return s.decode()
+
+
+codecs.register(KEY_CODEC, Utf8Codec())
+
+
+@dataclass(frozen=True)
+class Topics:
+    orgs: Any
+    ownership: Any
+    contracts: Any
+    data_shares: Any
+    evaluations: Any
+    exposure_updates: Any
+    alerts: Any
+    deadletter: Any
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Global (every worker holds all of it): orgs, competitors, ownership.
+    Partitioned by vendor: contracts, alert_state, shipments, seen (by input key).
+    Partitioned by lab: exposure."""
+
+    orgs: Any
+    competitors: Any
+    ownership: Any
+    contracts: Any
+    alert_state: Any
+    shipments: Any
+    seen: Any
+    exposure: Any
+
+
+@dataclass(frozen=True)
+class Worker:
+    app: faust.App
+    settings: Settings
+    topics: Topics
+    tables: Tables
+    metrics: WorkerMetrics
+    registry: CollectorRegistry
+
+
+def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Worker:
+    registry = registry if registry is not None else CollectorRegistry()
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
+        store=settings.table_store,
+        datadir=str(settings.data_dir),
+        autodiscover=False,
+        web_enabled=True,
+        web_host=settings.http_host,
+        web_port=settings.http_port,
+        web_in_thread=False,
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        processing_guarantee="at_least_once",
+        table_standby_replicas=0,
+        # A single event per re-evaluation must reach the alert topic quickly; commit often.
+        broker_commit_interval=0.5,
+        logging_config=None,
+    )
+    topics = _topics(app, settings)
+    tables = _tables(app, settings)
+    worker = Worker(app, settings, topics, tables, build_worker_metrics(registry), registry)
+    # Imported here: agents and pages close over the worker they are registered on.
+    from streams.agents import register_agents
+    from streams.web import register_pages
+
+    register_agents(worker)
+    register_pages(worker)
+
+    async def load_routing_metadata() -> None:
+        # table_route hashes keys with the producer's metadata of the changelog topic; fetch it now
+        # rather than failing the first request that arrives before the first table write.
+        producer: Any = app.producer
+        await producer._ensure_producer().partitions_for(changelog_topic(settings, "exposure"))
+
+    app.task(load_routing_metadata)
+    return worker
+
+
+def _raw_topic(app: faust.App, name: str, partitions: int) -> Any:
+    # Raw bytes in and out: decoding is ours, so a record that fails to decode reaches the
+    # dead-letter topic byte for byte instead of crashing Faust's deserializer.
+    return app.topic(name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+                     partitions=partitions)
+
+
+def _topics(app: faust.App, settings: Settings) -> Topics:
+    n = settings.topic_partitions
+    return Topics(
+        orgs=_raw_topic(app, names.TOPIC_ORGS, n),
+        ownership=_raw_topic(app, names.TOPIC_OWNERSHIP, n),
+        contracts=_raw_topic(app, names.TOPIC_CONTRACTS, n),
+        data_shares=_raw_topic(app, names.TOPIC_DATA_SHARES, n),
+        evaluations=_raw_topic(app, internal_topic(settings, "evaluations"), n),
+        exposure_updates=_raw_topic(app, internal_topic(settings, "exposure-updates"), n),
+        alerts=_raw_topic(app, names.TOPIC_ALERTS, n),
+        deadletter=_raw_topic(app, names.TOPIC_DEADLETTER, n),
+    )
+
+
+def _tables(app: faust.App, settings: Settings) -> Tables:
+    n = settings.topic_partitions
+
+    def table(name: str, *, global_: bool = False) -> Any:
+        factory = app.GlobalTable if global_ else app.Table
+        created: Any = factory(name, partitions=n, help=Tables.__doc__)
+        # UTF-8 keys: the changelog key is the id's bytes, hashed like the input topics' keys, so
+        # table_route finds the worker that owns a lab or vendor.
+        created.key_serializer = KEY_CODEC
+        return created
+
+    return Tables(
+        orgs=table("orgs", global_=True),
+        competitors=table("competitors", global_=True),
+        ownership=table("ownership", global_=True),
+        contracts=table("contracts"),
+        alert_state=table("alert-state"),
+        shipments=table("shipments"),
+        seen=table("seen"),
+        exposure=table("exposure"),
+    )

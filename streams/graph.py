@@ -1,0 +1,121 @@
+"""Organisations, corporate groups and the ownership graph, as plain data (no Faust).
+
+The stream agents keep the raw statements in tables; these views answer the questions the influence
+function asks: who holds what in a subject, what a party holds, which group an organisation belongs to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from schemas.events import Interest, OrgDeclared, OwnershipStated, OwnershipStatus
+
+MAX_PARENT_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Orgs:
+    """Declared organisations by id; undeclared ids are their own group."""
+
+    by_id: Mapping[str, OrgDeclared] = field(default_factory=dict)
+
+    def group_of(self, org_id: str) -> str:
+        """The top of ``org_id``'s parent chain: a subsidiary counts as its parent's group.
+
+        A parent cycle (a data error) stops at the smallest id on the cycle, so every member of the
+        cycle agrees on one group.
+        """
+        seen: list[str] = []
+        current = org_id
+        while current not in seen and len(seen) < MAX_PARENT_DEPTH:
+            seen.append(current)
+            org = self.by_id.get(current)
+            if org is None or org.parent_id is None:
+                return current
+            current = org.parent_id
+        if current in seen:
+            return min(seen[seen.index(current):])
+        return current
+
+    def descendants(self, org_id: str) -> set[str]:
+        """``org_id`` and every organisation whose parent chain passes through it."""
+        found = {org_id}
+        for candidate in self.by_id:
+            current: str | None = candidate
+            for _ in range(MAX_PARENT_DEPTH):
+                if current is None or current == org_id:
+                    break
+                org = self.by_id.get(current)
+                current = org.parent_id if org else None
+            if current == org_id:
+                found.add(candidate)
+        return found
+
+    def same_group(self, a: str, b: str) -> bool:
+        return a == b or self.group_of(a) == self.group_of(b)
+
+    def name_of(self, org_id: str) -> str:
+        org = self.by_id.get(org_id)
+        return org.name if org else org_id
+
+
+@dataclass(frozen=True)
+class Graph:
+    """Live ownership statements: subject -> interested party -> statement."""
+
+    holders_of: Mapping[str, Mapping[str, OwnershipStated]] = field(default_factory=dict)
+
+    def holdings(self) -> dict[str, set[str]]:
+        """Reverse index: interested party -> subjects it has a live statement about."""
+        index: dict[str, set[str]] = {}
+        for subject, parties in self.holders_of.items():
+            for party in parties:
+                index.setdefault(party, set()).add(subject)
+        return index
+
+    def statements(self, subject_id: str) -> Iterator[OwnershipStated]:
+        yield from self.holders_of.get(subject_id, {}).values()
+
+    def downstream(self, org_ids: set[str]) -> set[str]:
+        """Every subject reachable from ``org_ids`` through holdings, the orgs themselves included.
+
+        A change to who holds X changes the influence over X and over everything X holds.
+        """
+        index = self.holdings()
+        reached = set(org_ids)
+        frontier = list(org_ids)
+        while frontier:
+            for subject in index.get(frontier.pop(), ()):
+                if subject not in reached:
+                    reached.add(subject)
+                    frontier.append(subject)
+        return reached
+
+
+def live_interests(statement: OwnershipStated, as_of: date | None) -> tuple[Interest, ...]:
+    """Interests in force on ``as_of`` (all of them when unknown); none once the statement is closed."""
+    if statement.status is OwnershipStatus.CLOSED:
+        return ()
+    return tuple(i for i in statement.interests if _in_force(i, as_of))
+
+
+def _in_force(interest: Interest, as_of: date | None) -> bool:
+    if as_of is None:
+        return True
+    if interest.start_date is not None and interest.start_date > as_of:
+        return False
+    return interest.end_date is None or interest.end_date >= as_of
+
+
+def apply_statement(
+    holders_of: Mapping[str, OwnershipStated], statement: OwnershipStated
+) -> dict[str, OwnershipStated]:
+    """The subject's holders after ``statement``: it replaces the earlier one; ``closed`` removes it."""
+    updated = dict(holders_of)
+    if statement.status is OwnershipStatus.CLOSED:
+        updated.pop(statement.interested_party_id, None)
+    else:
+        updated[statement.interested_party_id] = statement
+    return updated

@@ -1,0 +1,49 @@
+"""HTTP on the worker: ``/healthz``, ``/metrics`` and ``/v1/labs/{lab_id}/exposure``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import TypeAdapter, ValidationError
+
+from schemas.api import LabExposure, VendorExposure
+from schemas.types import Id
+from streams.app import Worker
+
+_ID = TypeAdapter(Id)
+
+
+def lab_exposure(lab_id: str, vendors: dict[str, Any] | None) -> LabExposure:
+    """The lab's view, vendors sorted by value at stake (largest first)."""
+    entries = sorted((VendorExposure.model_validate(v) for v in (vendors or {}).values()),
+                     key=lambda v: (-v.annual_value_usd, v.vendor_id))
+    return LabExposure(
+        lab_id=lab_id,
+        annual_value_usd=sum(v.annual_value_usd for v in entries),
+        conflicted_value_usd=sum(v.annual_value_usd for v in entries if v.conflicts),
+        vendors=tuple(entries),
+    )
+
+
+def register_pages(worker: Worker) -> None:
+    app, tables = worker.app, worker.tables
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        recovering = bool(getattr(app, "in_recovery", False))
+        worker.metrics.recovering.set(1 if recovering else 0)
+        return web.json({"status": "recovering" if recovering else "ok", "app_id": worker.settings.app_id})
+
+    @app.page("/metrics")
+    async def metrics(web: Any, request: Any) -> Any:
+        return web.bytes(generate_latest(worker.registry), content_type=CONTENT_TYPE_LATEST)
+
+    @app.page("/v1/labs/{lab_id}/exposure")
+    @app.table_route(table=tables.exposure, match_info="lab_id")
+    async def exposure(web: Any, request: Any, lab_id: str) -> Any:
+        try:
+            _ID.validate_python(lab_id)
+        except ValidationError:
+            return web.json({"error": f"lab_id {lab_id!r} is not a valid id"}, status=400)
+        return web.json(lab_exposure(lab_id, tables.exposure.get(lab_id)).model_dump(mode="json"))

@@ -1,0 +1,108 @@
+"""The ``vendorwatch`` command: worker, dispatcher, publish, demo, schemas."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from schemas.errors import ConfigError
+from vendorwatch.settings import Settings, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"vendorwatch: bad setting {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    result: int = args.run(settings, args)
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vendorwatch", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    worker = commands.add_parser("worker", help="run detection (the stream processor) and its HTTP API")
+    worker.set_defaults(run=_worker)
+    dispatcher = commands.add_parser("dispatcher", help="deliver alerts to receivers")
+    dispatcher.set_defaults(run=_dispatcher)
+    publish = commands.add_parser("publish", help="validate and publish newline-delimited CloudEvents")
+    publish.add_argument("files", nargs="+", metavar="FILE|-", help="NDJSON files, or - for standard input")
+    publish.add_argument("--dry-run", action="store_true", help="validate only, publish nothing")
+    publish.set_defaults(run=_publish)
+    demo = commands.add_parser("demo", help="run the seed story end to end on a local broker")
+    demo.add_argument("--no-broker", action="store_true", help="do not start the local broker")
+    demo.set_defaults(run=_demo)
+    schemas = commands.add_parser("schemas", help="JSON Schemas of the event contract")
+    schemas_commands = schemas.add_subparsers(dest="schemas_command", required=True)
+    export = schemas_commands.add_parser("export", help="write one JSON Schema per event type")
+    export.add_argument("directory", nargs="?", type=Path, default=None)
+    export.set_defaults(run=_schemas_export)
+    return parser
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from faust.worker import Worker as FaustWorker
+
+    from streams.admin import ensure_topics
+    from streams.app import create_app
+
+    asyncio.run(ensure_topics(settings))
+    # asyncio.run closed its loop; Faust's worker takes the current one.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    worker = create_app(settings)
+    FaustWorker(worker.app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+    return 0
+
+
+def _dispatcher(settings: Settings, args: argparse.Namespace) -> int:
+    from alerts.dispatcher import run_dispatcher
+
+    try:
+        run_dispatcher(settings)
+    except ConfigError as error:
+        print(f"vendorwatch: bad setting {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _publish(settings: Settings, args: argparse.Namespace) -> int:
+    from vendorwatch.publish import publish, validate_lines
+
+    accepted_total = rejected_total = 0
+    for name in args.files:
+        lines = sys.stdin.buffer.readlines() if name == "-" else Path(name).read_bytes().splitlines()
+        accepted, rejected = validate_lines(lines)
+        for item in rejected:
+            print(f"{name}:{item.line}: rejected: {item.reason}", file=sys.stderr)
+        if accepted and not args.dry_run:
+            asyncio.run(publish(settings, accepted))
+        accepted_total += len(accepted)
+        rejected_total += len(rejected)
+    verb = "valid" if args.dry_run else "published"
+    print(f"{accepted_total} {verb}, {rejected_total} rejected", file=sys.stderr)
+    return 1 if rejected_total else 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from vendorwatch.demo import run_demo
+
+    return run_demo(settings, start_broker=not args.no_broker)
+
+
+def _schemas_export(settings: Settings, args: argparse.Namespace) -> int:
+    from schemas.export import JSON_DIR, write_all
+
+    for path in write_all(args.directory or JSON_DIR):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
