@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.registry import INPUT_TOPICS, TOPIC_ALERTS, TOPIC_DEADLETTER
@@ -55,3 +57,73 @@ async def ensure_topics(settings: Settings) -> list[str]:
         return missing
     finally:
         await admin.close()
+
+
+async def start_group_at_end(settings: Settings, group_id: str, topics: list[str]) -> None:
+    """Commit ``group_id``'s offsets at the current end of ``topics``.
+
+    A new consumer group then sees only what is published from now on, whatever older records the
+    topics hold (the demo and the end-to-end tests share one broker with everything before them).
+    """
+    partitions = await topic_partitions(settings, topics)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group_id,
+                                enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        await consumer.commit(dict(ends))
+    finally:
+        await consumer.stop()
+
+
+async def group_lag(settings: Settings, group_id: str, topics: list[str]) -> int:
+    """Records in ``topics`` not yet committed by ``group_id`` (a partition it never committed counts whole)."""
+    partitions = await topic_partitions(settings, topics)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group_id)
+        ends = await consumer.end_offsets(partitions)
+        starts = await consumer.beginning_offsets(partitions)
+        lag = 0
+        for tp in partitions:
+            done = committed[tp].offset if tp in committed else starts[tp]
+            lag += max(0, ends[tp] - done)
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def wait_caught_up(settings: Settings, group_id: str, topics: list[str], *, timeout: float = 60.0,
+                         poll: float = 0.5) -> None:
+    """Return once ``group_id`` has committed everything in ``topics`` twice in a row; raise on timeout."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    quiet = 0
+    while quiet < 2:
+        if loop.time() > deadline:
+            raise TimeoutError(f"consumer group {group_id} did not catch up on {', '.join(topics)} in {timeout}s")
+        quiet = quiet + 1 if await group_lag(settings, group_id, topics) == 0 else 0
+        await asyncio.sleep(poll)
+
+
+async def topic_partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(topics)
+    finally:
+        await admin.close()
+    partitions = [
+        TopicPartition(topic["topic"], partition["partition"])
+        for topic in described if topic["error_code"] == 0
+        for partition in topic["partitions"]
+    ]
+    missing = set(topics) - {tp.topic for tp in partitions}
+    if missing:
+        raise LookupError(f"topics not found: {', '.join(sorted(missing))}")
+    return sorted(partitions)

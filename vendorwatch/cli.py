@@ -21,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"vendorwatch: bad setting {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs each request's full URL at INFO, and a receiver URL can carry a token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if args.command in {"demo", "publish"}:
+        # Interactive commands print their own story; library chatter would drown it.
+        for noisy in ("aiokafka", "streams.admin", "kafka"):
+            logging.getLogger(noisy).setLevel(logging.ERROR)
     result: int = args.run(settings, args)
     return result
 
@@ -93,7 +99,8 @@ def _publish(settings: Settings, args: argparse.Namespace) -> int:
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     from vendorwatch.demo import run_demo
 
-    return run_demo(settings, start_broker=not args.no_broker)
+    result: int = run_demo(settings, start_broker=not args.no_broker)
+    return result
 
 
 def _schemas_export(settings: Settings, args: argparse.Namespace) -> int:
