@@ -102,6 +102,11 @@ def _decode_binary(value: bytes | None, headers: dict[str, bytes]) -> CloudEvent
         raise NotACloudEvent(f"invalid binary-mode CloudEvent: {exc}") from None
     attributes: dict[str, Any] = dict(event.get_attributes())
     attributes.pop("partitionkey", None)
+    # The SDK invents a random ``id`` and the current ``time`` when their headers are missing: a
+    # missing id must be rejected (duplicates could never be recognised), and no time means no time.
+    for name in ("id", "time"):
+        if f"ce_{name}" not in headers:
+            attributes.pop(name, None)
     attributes["data"] = event.get_data()
     return from_attributes(attributes)
 
@@ -127,7 +132,9 @@ def from_attributes(obj: Mapping[str, Any]) -> CloudEvent:
     if not isinstance(data, dict):
         raise InvalidEventData(f"data must be a JSON object, got {type(data).__name__}", event_type=event_type)
     try:
-        model = spec.model.model_validate(data)
+        # Strict JSON-mode validation: what the exported JSON Schema rejects (``"12"`` or ``true`` for a
+        # number), the codec rejects too, instead of coercing it.
+        model = spec.model.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as exc:
         raise InvalidEventData(describe(exc, prefix="data"), event_type=event_type) from None
     return CloudEvent(

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from schemas.alert import Exposure
+from schemas.cloudevents import describe
 from schemas.errors import InvalidEventData
 from schemas.events import ContractAmended, ContractSigned, ContractTerminated, Sensitivity
 from schemas.types import Id, UsdAmount
@@ -66,7 +67,12 @@ def apply_contract_event(
         updated[event.contract_id] = current.model_copy(update=changes)
         return updated
     named = event.model_dump(exclude_unset=True, exclude={"contract_id", "lab_id", "vendor_id"})
-    updated[event.contract_id] = current.model_copy(update=named)
+    # Validate the result: an explicit null (``"sensitivity": null``) would otherwise be stored and
+    # break every later evaluation of this vendor.
+    try:
+        updated[event.contract_id] = ContractState.model_validate({**current.model_dump(), **named})
+    except ValidationError as exc:
+        raise InvalidEventData(describe(exc, prefix="data")) from None
     return updated
 
 

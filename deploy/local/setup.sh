@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# deploy/local/setup.sh - install what vendorwatch needs on a fresh machine, idempotently:
+# Java 17+ and Maven (for the local Apache Kafka broker) from Debian if missing, and a Python 3.11
+# virtualenv in .venv with vendorwatch and its dev extra. Source it or run it; prints nothing on a re-run.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+
+need_apt=()
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
+if ((${#need_apt[@]})); then
+  echo "setup: installing ${need_apt[*]} from Debian" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+python=""
+for candidate in python3.11 python3; do
+  if command -v "$candidate" >/dev/null 2>&1 &&
+    "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then
+    python="$candidate"
+    break
+  fi
+done
+[[ -n "$python" ]] || { echo "setup: Python 3.11 is required" >&2; exit 1; }
+
+venv="$root/.venv"
+stamp="$venv/.installed-$(sha256sum "$root/pyproject.toml" | cut -c1-16)"
+if [[ ! -f "$stamp" ]]; then
+  echo "setup: creating $venv and installing vendorwatch[dev]" >&2
+  "$python" -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q -e "$root[dev]"
+  rm -f "$venv"/.installed-* && touch "$stamp"
+fi

@@ -1,0 +1,73 @@
+"""The seed story end to end: real worker and dispatcher processes, Apache Kafka, signed webhooks.
+
+Each delivery is verified by the sink with the ``standardwebhooks`` reference library.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vendorwatch.local import STORY_DIR, new_secret, running_stack
+from vendorwatch.sink import WebhookSink, webhook_sink
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(600)]
+
+CHAPTERS = sorted(STORY_DIR.glob("*.ndjson"))
+RIVALS_OF_META = ("google", "microsoft", "openai", "xai")
+
+
+def alerts(sink: WebhookSink) -> list[dict[str, Any]]:
+    return [d.body["data"] for d in sink.unique().values()]
+
+
+async def publish_and_settle(stack: Any, *files: Path) -> None:
+    result = stack.publish(*files)
+    assert result.returncode == 0, result.stderr
+    assert " 0 rejected" in result.stderr
+    await stack.wait_quiet()
+
+
+async def test_seed_story(broker_settings, tmp_path):
+    secret = new_secret()
+    async with webhook_sink(secret) as sink, running_stack(broker_settings, tmp_path, sink.url, secret) as stack:
+        await publish_and_settle(stack, CHAPTERS[0])
+        assert alerts(sink) == [], "nothing conflicts before Meta's stake"
+        before = await stack.exposure("google")
+        assert [v["vendor_id"] for v in before["vendors"]] == ["scale-ai"]
+
+        await publish_and_settle(stack, CHAPTERS[1])
+        opened = {a["lab_id"]: a for a in alerts(sink)}
+        assert sorted(opened) == sorted(RIVALS_OF_META), "Meta is never alerted about its own stake"
+        for lab, alert in opened.items():
+            assert (alert["vendor_id"], alert["competitor_id"], alert["transition"]) == ("scale-ai", "meta", "opened")
+            assert alert["status"] == "firing"
+            assert alert["influence"]["economic_share"] == 49
+            assert [p["person_id"] for p in alert["influence"]["people"]] == ["alexandr-wang"]
+            assert alert["evidence"], lab
+        google = opened["google"]
+        assert google["severity"] == "critical"
+        assert google["exposure"]["sensitivity"] == "restricted"
+        assert any("restricted" in reason for reason in google["reasons"])
+        assert {opened[lab]["severity"] for lab in ("microsoft", "openai", "xai")} == {"high"}
+        holders = {step["holder_id"] for a in alerts(sink) for p in a["influence"]["paths"] for step in p["steps"]}
+        assert holders == {"meta"}, "Accel and Index are not competitors of anyone and raise nothing"
+        conflicted = await stack.exposure("microsoft")
+        assert conflicted["vendors"][0]["conflicts"][0]["competitor_id"] == "meta"
+
+        await publish_and_settle(stack, CHAPTERS[2])
+        new = [a for a in alerts(sink) if a["transition"] != "opened"]
+        assert [(a["lab_id"], a["transition"], a["status"]) for a in new] == [("google", "resolved", "resolved")]
+        assert new[0]["alert_id"] == google["alert_id"]
+        after = await stack.exposure("google")
+        assert sorted(v["vendor_id"] for v in after["vendors"]) == ["handshake", "labelbox", "turing"]
+        assert after["conflicted_value_usd"] == 0
+
+        delivered = len(sink.deliveries)
+        await publish_and_settle(stack, *CHAPTERS)
+        assert len(sink.deliveries) == delivered, "publishing the story again delivers nothing new"
+        assert sink.rejected == 0, "every delivery carried a valid Standard Webhooks signature"
+        ids = [d.webhook_id for d in sink.deliveries]
+        assert len(ids) == len(set(ids)) == 5
