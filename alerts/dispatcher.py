@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from prometheus_client import CollectorRegistry
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from alerts.delivery import (
     AttemptResult,
@@ -44,14 +44,14 @@ from schemas.cloudevents import CloudEvent, decode_record, encode_structured
 from schemas.errors import ConfigError, InvalidEvent
 from schemas.registry import ALERT, TOPIC_ALERTS, TOPIC_DEADLETTER
 from streams import deadletter
+from streams.admin import ALERTS_DEADLETTER as TOPIC_ALERTS_DEADLETTER
+from streams.admin import ensure_topics
 from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
-TOPIC_ALERTS_DEADLETTER = "vendorwatch.alerts.deadletter"
 RECEIVER_KIND = "webhook"
 RECEIVER_HEADER = "vw-receiver"
-_ALREADY_EXISTS = 36  # Kafka error code TOPIC_ALREADY_EXISTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,17 +102,10 @@ def webhook_body(record: Record, event: CloudEvent) -> bytes:
     return record.value
 
 
-def deadletter_headers(record: Record, reason: str, kind: str, receiver: str) -> list[tuple[str, bytes]]:
-    """The worker's dead-letter headers (``streams.deadletter``) plus ``vw-receiver``, for an alert."""
-    return [
-        (deadletter.REASON, reason.encode()[: deadletter.MAX_REASON_BYTES]),
-        (deadletter.KIND, kind.encode()),
-        (RECEIVER_HEADER, receiver.encode()),
-        (deadletter.SOURCE_TOPIC, record.topic.encode()),
-        (deadletter.SOURCE_PARTITION, str(record.partition).encode()),
-        (deadletter.SOURCE_OFFSET, str(record.offset).encode()),
-        *((f"{deadletter.ORIGINAL_PREFIX}{name}", value) for name, value in record.headers),
-    ]
+def alert_deadletter_headers(record: Record, reason: str, kind: str, receiver: str) -> list[tuple[str, bytes]]:
+    """The worker's dead-letter headers plus ``vw-receiver``, for an alert that could not be delivered."""
+    return deadletter.deadletter_headers(reason, kind, record.topic, record.partition, record.offset,
+                                         record.headers, extra=[(RECEIVER_HEADER, receiver.encode())])
 
 
 def as_record(raw: Any) -> Record:
@@ -145,7 +138,7 @@ class Dispatcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume and deliver until ``stop`` is set; in-flight attempts get a grace period, then cancel."""
-        await ensure_topics(self.settings, (TOPIC_ALERTS, TOPIC_ALERTS_DEADLETTER, TOPIC_DEADLETTER))
+        await ensure_topics(self.settings, [TOPIC_ALERTS, TOPIC_ALERTS_DEADLETTER, TOPIC_DEADLETTER])
         async with self._connections() as (consumer, producer, client):
             workers = PartitionWorkers()
             consumer.subscribe([TOPIC_ALERTS], listener=_Revoker(workers))
@@ -193,7 +186,7 @@ class Dispatcher:
                 "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc.reason
             )
             headers = deadletter.deadletter_headers(
-                exc, record.topic, record.partition, record.offset, record.headers
+                exc.reason, exc.kind, record.topic, record.partition, record.offset, record.headers
             )
             await _send_deadletter(producer, TOPIC_DEADLETTER, record, headers)
             self.metrics.deadletter("undecodable")
@@ -202,7 +195,7 @@ class Dispatcher:
         self.metrics.delivery(self.target.kind, report.outcome)
         if report.outcome != "delivered":
             log.warning("alert %s not delivered (%s): %s", event.id, report.outcome, report.reason)
-            headers = deadletter_headers(record, report.reason, report.outcome, self.target.kind)
+            headers = alert_deadletter_headers(record, report.reason, report.outcome, self.target.kind)
             await _send_deadletter(producer, TOPIC_ALERTS_DEADLETTER, record, headers)
             self.metrics.deadletter(report.outcome)
 
@@ -309,35 +302,37 @@ async def _send_deadletter(
     await producer.send_and_wait(topic, value=record.value, key=record.key, headers=headers)
 
 
-async def ensure_topics(settings: Settings, names: Iterable[str]) -> None:
-    """Create the topics the dispatcher reads and writes if missing (a cluster may not auto-create)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    await admin.start()
-    try:
-        missing = set(names) - set(await admin.list_topics())
-        if not missing:
-            return
-        new = [NewTopic(n, settings.topic_partitions, settings.topic_replication) for n in sorted(missing)]
-        response = await admin.create_topics(new)
-        for name, code, *_ in getattr(response, "topic_errors", ()):
-            if code not in (0, _ALREADY_EXISTS):
-                log.warning("could not create topic %s (Kafka error %s)", name, code)
-    finally:
-        await admin.close()
-
-
 async def serve(settings: Settings, registry: CollectorRegistry) -> None:
-    """Run a dispatcher until SIGTERM or SIGINT."""
+    """Run a dispatcher, with ``/metrics`` and ``/healthz`` on its own port, until SIGTERM or SIGINT."""
     dispatcher = Dispatcher(settings, registry)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    runner = web.AppRunner(_ops_app(registry), access_log=None)
+    await runner.setup()
     try:
+        await web.TCPSite(runner, settings.http_host, settings.dispatcher_http_port).start()
         await dispatcher.run(stop)
     finally:
+        await runner.cleanup()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+def _ops_app(registry: CollectorRegistry) -> web.Application:
+    async def metrics(request: web.Request) -> web.Response:
+        response = web.Response(body=generate_latest(registry))
+        response.content_type = CONTENT_TYPE_LATEST.split(";")[0]
+        return response
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/healthz", healthz)
+    return app
 
 
 def run_dispatcher(settings: Settings, registry: CollectorRegistry | None = None) -> None:

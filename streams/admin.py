@@ -17,6 +17,7 @@ ALERTS_DEADLETTER = "vendorwatch.alerts.deadletter"
 GLOBAL_TABLES = ("orgs", "competitors", "ownership")
 PARTITIONED_TABLES = ("contracts", "alert-state", "shipments", "seen", "exposure")
 COMPACTED = {"cleanup.policy": "compact"}
+TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
 
 
 def internal_topic(settings: Settings, name: str) -> str:
@@ -39,21 +40,30 @@ def required_topics(settings: Settings) -> dict[str, dict[str, str]]:
     return topics
 
 
-async def ensure_topics(settings: Settings) -> list[str]:
-    """Create missing topics with the configured partitions; returns the names created."""
+async def ensure_topics(settings: Settings, names: list[str] | None = None) -> list[str]:
+    """Create missing topics (default: all the worker needs) with the configured partitions.
+
+    Returns the names created. Another process creating one at the same moment is not an error.
+    """
+    wanted = required_topics(settings)
+    if names is not None:
+        wanted = {name: wanted.get(name, {}) for name in names}
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        wanted = required_topics(settings)
         missing = [t for t in wanted if t not in existing]
-        if missing:
-            await admin.create_topics([
-                NewTopic(name=t, num_partitions=settings.topic_partitions,
-                         replication_factor=settings.topic_replication, topic_configs=wanted[t])
-                for t in missing
-            ])
-            log.info("created topics: %s", ", ".join(missing))
+        if not missing:
+            return []
+        response = await admin.create_topics([
+            NewTopic(name=t, num_partitions=settings.topic_partitions,
+                     replication_factor=settings.topic_replication, topic_configs=wanted[t])
+            for t in missing
+        ])
+        for name, code, *_ in getattr(response, "topic_errors", ()):
+            if code not in (0, TOPIC_ALREADY_EXISTS):
+                raise RuntimeError(f"could not create topic {name}: Kafka error code {code}")
+        log.info("created topics: %s", ", ".join(missing))
         return missing
     finally:
         await admin.close()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from schemas.errors import InvalidEvent
-
 REASON = "vw-reason"
 KIND = "vw-error-kind"
 SOURCE_TOPIC = "vw-source-topic"
@@ -16,13 +14,20 @@ MAX_REASON_BYTES = 4096
 
 
 def deadletter_headers(
-    error: InvalidEvent, topic: str, partition: int, offset: int, original: Iterable[tuple[str, bytes]] = ()
+    reason: str,
+    kind: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    original: Iterable[tuple[str, bytes]] = (),
+    extra: Iterable[tuple[str, bytes]] = (),
 ) -> list[tuple[str, bytes]]:
-    """Headers of the dead-letter record; the original record's headers follow under a prefix."""
-    reason = error.reason.encode()[:MAX_REASON_BYTES]
+    """Headers of a dead-letter record: reason, kind, origin, ``extra``, then the original record's
+    headers under a prefix. Shared by the worker (bad input) and the dispatcher (undeliverable alerts)."""
     headers = [
-        (REASON, reason),
-        (KIND, error.kind.encode()),
+        (REASON, reason.encode()[:MAX_REASON_BYTES]),
+        (KIND, kind.encode()),
+        *extra,
         (SOURCE_TOPIC, topic.encode()),
         (SOURCE_PARTITION, str(partition).encode()),
         (SOURCE_OFFSET, str(offset).encode()),

@@ -55,7 +55,7 @@ class Intake:
         self._worker.metrics.events_consumed.labels(topic, decoded.type).inc()
 
     async def reject(self, message: Any, error: InvalidEvent) -> None:
-        headers = deadletter_headers(error, message.topic, message.partition, message.offset,
+        headers = deadletter_headers(error.reason, error.kind, message.topic, message.partition, message.offset,
                                      header_pairs(message.headers))
         await self._worker.topics.deadletter.send(key=message.key, value=message.value, headers=headers)
         self._worker.metrics.events_rejected.labels(message.topic, error.kind).inc()

@@ -84,6 +84,7 @@ class Stack:
             "VENDORWATCH_APP_ID": self.app_id,
             "VENDORWATCH_DATA_DIR": str(self.workdir / "data"),
             "VENDORWATCH_HTTP_PORT": str(self.settings.http_port),
+            "VENDORWATCH_DISPATCHER_HTTP_PORT": str(self.settings.dispatcher_http_port),
             "VENDORWATCH_TOPIC_PARTITIONS": str(self.settings.topic_partitions),
             "VENDORWATCH_WEBHOOK_URL": self.webhook_url,
             "VENDORWATCH_WEBHOOK_SECRET": self.webhook_secret,
@@ -169,7 +170,8 @@ async def running_stack(
 ) -> AsyncIterator[Stack]:
     """Start a worker and a dispatcher on a fresh app id, positioned at the end of the shared topics."""
     app_id = app_id or f"vw-{int(time.time())}-{secrets.token_hex(3)}"
-    settings = base.model_copy(update={"app_id": app_id, "http_port": free_port(), **(extra or {})})
+    settings = base.model_copy(update={
+        "app_id": app_id, "http_port": free_port(), "dispatcher_http_port": free_port(), **(extra or {})})
     workdir.mkdir(parents=True, exist_ok=True)
     stack = Stack(settings, workdir, webhook_url, webhook_secret)
     await ensure_topics(settings)

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=0, le=65535)] = 6066
+    dispatcher_http_port: Annotated[int, Field(ge=0, le=65535)] = 6067
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
 
     webhook_url: str | None = None

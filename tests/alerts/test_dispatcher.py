@@ -13,7 +13,7 @@ from alerts.dispatcher import (
     TOPIC_ALERTS_DEADLETTER,
     Dispatcher,
     Record,
-    deadletter_headers,
+    alert_deadletter_headers,
     run_dispatcher,
     webhook_body,
 )
@@ -79,7 +79,7 @@ def test_refuses_to_start_without_a_receiver() -> None:
 
 def test_deadletter_headers() -> None:
     rec = record(b"nope", headers=[("ce_specversion", b"1.0")])
-    headers = dict(deadletter_headers(rec, "x" * 5000, "expired", "webhook"))
+    headers = dict(alert_deadletter_headers(rec, "x" * 5000, "expired", "webhook"))
     assert headers["vw-reason"] == b"x" * 4096
     assert headers["vw-error-kind"] == b"expired"
     assert headers["vw-receiver"] == b"webhook"

@@ -135,7 +135,7 @@ async def test_delivers_each_alert_once_verified_retrying_failures_and_dead_lett
 
     async with webhook_sink(SECRET) as sink:
         settings = settings_for(sink, group)
-        await ensure_topics(settings, (TOPIC_ALERTS, TOPIC_ALERTS_DEADLETTER, TOPIC_DEADLETTER))
+        await ensure_topics(settings, [TOPIC_ALERTS, TOPIC_ALERTS_DEADLETTER, TOPIC_DEADLETTER])
         deadletter_start = await end_offsets(TOPIC_DEADLETTER)
         sink.fail(flaky, 2)
 
