@@ -29,7 +29,7 @@ from schemas.events import (
 )
 from streams.app import Worker
 from streams.contracts import apply_contract_event
-from streams.evaluate import Trigger, evaluate_vendor
+from streams.evaluate import Trigger, count_open, evaluate_vendor
 from streams.graph import Orgs, apply_statement
 from streams.intake import Intake
 from streams.shipments import add_shipment
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 ALERT_SOURCE = "urn:vendorwatch:detector"
 CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
+GAUGE_REFRESH_S = 5.0
 
 
 def register_agents(worker: Worker) -> None:
@@ -157,6 +158,16 @@ def register_agents(worker: Worker) -> None:
         for lab_id, view in result.exposures.items():
             update = {"lab_id": lab_id, "vendor_id": vendor_id, "entry": dump(view) if view else None}
             await topics.exposure_updates.send(key=lab_id.encode(), value=json.dumps(update).encode())
+
+    async def refresh_gauges() -> None:
+        # Recounted from the table rather than tracked per transition, so the gauge is right after a
+        # restart or a rebalance too.
+        counts = count_open({v: states_from_table(raw) for v, raw in tables.alert_state.items()})
+        for severity, count in counts.items():
+            metrics.open_alerts.labels(severity).set(count)
+        metrics.recovering.set(1 if getattr(app, "in_recovery", False) else 0)
+
+    app.timer(interval=GAUGE_REFRESH_S)(refresh_gauges)
 
     @app.agent(topics.exposure_updates, name="exposure")
     async def exposure(stream: Any) -> None:

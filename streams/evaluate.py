@@ -12,7 +12,7 @@ from datetime import date, datetime
 
 from alerts.lifecycle import AlertState, ConflictKey, Context, step
 from alerts.policy import DEFAULT_POLICY, Assessment, Policy, assess
-from schemas.alert import Alert, AlertStatus, Evidence, Exposure, Influence
+from schemas.alert import SEVERITY_ORDER, Alert, AlertStatus, Evidence, Exposure, Influence
 from schemas.api import ConflictView, VendorExposure
 from streams.contracts import ContractState, lab_exposures, labs_of
 from streams.graph import Graph, Orgs
@@ -132,3 +132,13 @@ def _view(
         conflicts=tuple(conflicts),
         updated_at=trigger.at,
     )
+
+
+def count_open(states_by_vendor: Mapping[str, Mapping[str, AlertState]]) -> dict[str, int]:
+    """Firing alerts per severity, every severity present (a gauge should read 0, not vanish)."""
+    counts = {severity.value: 0 for severity in SEVERITY_ORDER}
+    for states in states_by_vendor.values():
+        for state in states.values():
+            if state.status is AlertStatus.FIRING:
+                counts[state.severity.value] += 1
+    return counts

@@ -37,7 +37,8 @@ def register_pages(worker: Worker) -> None:
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
-        return web.bytes(generate_latest(worker.registry), content_type=CONTENT_TYPE_LATEST)
+        # aiohttp takes the media type alone; the exposition format is UTF-8 by definition.
+        return web.bytes(generate_latest(worker.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     @app.page("/v1/labs/{lab_id}/exposure")
     @app.table_route(table=tables.exposure, match_info="lab_id")

@@ -146,6 +146,12 @@ class Stack:
             result: dict[str, object] = response.json()
             return result
 
+    async def metrics(self) -> str:
+        async with httpx.AsyncClient() as client:
+            response = await client.get(f"{self.api}/metrics", timeout=10)
+            response.raise_for_status()
+            return response.text
+
     def _check_alive(self) -> None:
         for role, process in self.processes.items():
             if process.poll() is not None:

@@ -375,7 +375,7 @@ cmd_status() {
   pid="$(our_pid)" || pid=""
   if broker_answers; then
     if [[ -n "$pid" ]]; then
-      log "running (pid $pid), answering on $BOOTSTRAP, data $DATA"
+      log "running Apache Kafka $KAFKA_VERSION (KRaft, jars from Maven Central in $LIBS) as pid $pid, answering on $BOOTSTRAP, data $DATA"
     else
       log "a broker answers on $BOOTSTRAP (not started by this script for $DATA)"
     fi

@@ -5,6 +5,7 @@ Each delivery is verified by the sink with the ``standardwebhooks`` reference li
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,14 @@ async def publish_and_settle(stack: Any, *files: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert " 0 rejected" in result.stderr
     await stack.wait_quiet()
+
+
+async def wait_for_metric(stack: Any, line: str, timeout: float = 20.0) -> None:
+    """Gauges are recounted every few seconds; wait for the expected sample."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while line not in (text := await stack.metrics()):
+        assert asyncio.get_running_loop().time() < deadline, f"{line!r} not in /metrics:\n{text}"
+        await asyncio.sleep(0.5)
 
 
 async def test_seed_story(broker_settings, tmp_path):
@@ -54,6 +63,8 @@ async def test_seed_story(broker_settings, tmp_path):
         assert {opened[lab]["severity"] for lab in ("microsoft", "openai", "xai")} == {"high"}
         holders = {step["holder_id"] for a in alerts(sink) for p in a["influence"]["paths"] for step in p["steps"]}
         assert holders == {"meta"}, "Accel and Index are not competitors of anyone and raise nothing"
+        await wait_for_metric(stack, 'vendorwatch_open_alerts{severity="high"} 3.0')
+        await wait_for_metric(stack, 'vendorwatch_open_alerts{severity="critical"} 1.0')
         conflicted = await stack.exposure("microsoft")
         assert conflicted["vendors"][0]["conflicts"][0]["competitor_id"] == "meta"
 
