@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 ALERT_SOURCE = "urn:vendorwatch:detector"
 CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
 GAUGE_REFRESH_S = 5.0
+INTERNAL_ERROR = "internal"
 
 
 def register_agents(worker: Worker) -> None:
@@ -72,6 +73,11 @@ def register_agents(worker: Worker) -> None:
                 vendors = apply(decoded)
             except InvalidEvent as error:
                 await intake.reject(event.message, error)
+                continue
+            except Exception as error:  # a bug must not stop the stream nor lose the event
+                log.exception("failed to apply %s/%s", decoded.source, decoded.id)
+                await intake.deadletter(event.message, f"internal error: {type(error).__name__}: {error}",
+                                        INTERNAL_ERROR)
                 continue
             await request_evaluation(vendors, decoded)
             intake.mark_applied(decoded, topic)

@@ -55,12 +55,14 @@ class Intake:
         self._worker.metrics.events_consumed.labels(topic, decoded.type).inc()
 
     async def reject(self, message: Any, error: InvalidEvent) -> None:
-        headers = deadletter_headers(error.reason, error.kind, message.topic, message.partition, message.offset,
+        await self.deadletter(message, error.reason, error.kind)
+
+    async def deadletter(self, message: Any, reason: str, kind: str) -> None:
+        headers = deadletter_headers(reason, kind, message.topic, message.partition, message.offset,
                                      header_pairs(message.headers))
         await self._worker.topics.deadletter.send(key=message.key, value=message.value, headers=headers)
-        self._worker.metrics.events_rejected.labels(message.topic, error.kind).inc()
-        log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset,
-                    error.reason)
+        self._worker.metrics.events_rejected.labels(message.topic, kind).inc()
+        log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason)
 
 
 def _check_topic(decoded: CloudEvent, topic: str) -> None:
