@@ -58,6 +58,8 @@ class Context:
     influence: Influence
     exposure: Exposure
     evidence: tuple[Evidence, ...]
+    ended_because: tuple[str, ...] = ()
+    """Why a conflict is over, carried as the resolved alert's reasons."""
 
 
 def alert_id_for(key: ConflictKey, episode: int) -> str:
@@ -107,7 +109,7 @@ def _alert(
         vendor_id=key.vendor_id,
         competitor_id=key.competitor_id,
         provisional=assessment.provisional if assessment else False,
-        reasons=assessment.reasons if assessment else (),
+        reasons=assessment.reasons if assessment else context.ended_because,
         influence=context.influence,
         exposure=context.exposure,
         evidence=context.evidence,

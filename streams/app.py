@@ -138,9 +138,11 @@ def _topics(app: faust.App, settings: Settings) -> Topics:
 def _tables(app: faust.App, settings: Settings) -> Tables:
     n = settings.topic_partitions
 
-    def table(name: str, *, global_: bool = False) -> Any:
+    def table(name: str, *, global_: bool = False, by_key: bool = False) -> Any:
         factory = app.GlobalTable if global_ else app.Table
-        created: Any = factory(name, partitions=n, help=Tables.__doc__)
+        # by_key: the changelog partition is the key's hash, which is the partition of the topic the
+        # table is keyed like (vendor or lab), not the partition of whichever event is current.
+        created: Any = factory(name, partitions=n, help=Tables.__doc__, use_partitioner=by_key)
         # UTF-8 keys: the changelog key is the id's bytes, hashed like the input topics' keys, so
         # table_route finds the worker that owns a lab or vendor.
         created.key_serializer = KEY_CODEC
@@ -150,9 +152,9 @@ def _tables(app: faust.App, settings: Settings) -> Tables:
         orgs=table("orgs", global_=True),
         competitors=table("competitors", global_=True),
         ownership=table("ownership", global_=True),
-        contracts=table("contracts"),
-        alert_state=table("alert-state"),
-        shipments=table("shipments"),
+        contracts=table("contracts", by_key=True),
+        alert_state=table("alert-state", by_key=True),
+        shipments=table("shipments", by_key=True),
         seen=table("seen"),
-        exposure=table("exposure"),
+        exposure=table("exposure", by_key=True),
     )

@@ -53,6 +53,10 @@ def apply_contract_event(
             f"data.lab_id: contract {event.contract_id} belongs to {current.lab_id}, not {event.lab_id}"
         )
     updated = dict(contracts)
+    if isinstance(event, ContractSigned) and current is not None and current.terminated:
+        raise InvalidEventData(
+            f"data.contract_id: contract {event.contract_id} was terminated; a renewal needs a new contract_id"
+        )
     if isinstance(event, ContractSigned):
         updated[event.contract_id] = ContractState(**event.model_dump())
         return updated

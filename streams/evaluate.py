@@ -34,7 +34,8 @@ class World:
 class Trigger:
     """The event that asked for this evaluation: the alert's evidence and its point in time."""
 
-    evidence: Evidence
+    evidence: tuple[Evidence, ...]
+    """The events that asked for this evaluation (several when requests were coalesced)."""
     at: datetime | None = None
     """When the triggering event happened (its CloudEvent ``time``)."""
     as_of: date | None = None
@@ -69,7 +70,8 @@ def evaluate_vendor(
     for key_text in sorted(set(findings) | set(states)):
         lab_id, competitor_id = key_text.split(KEY_SEPARATOR, 1)
         assessment, influence = findings.get(key_text, (None, Influence()))
-        context = Context(influence, exposures.get(lab_id, Exposure()), (trigger.evidence,))
+        ended = () if assessment else _ended_because(lab_id, vendor_id, competitor_id, exposures, world)
+        context = Context(influence, exposures.get(lab_id, Exposure()), trigger.evidence, ended)
         key = ConflictKey(lab_id, vendor_id, competitor_id)
         state, alert = step(states.get(key_text), assessment, key, context)
         if state is not None:
@@ -81,6 +83,16 @@ def evaluate_vendor(
         for lab in labs_of(contracts) | {k.split(KEY_SEPARATOR, 1)[0] for k in states}
     }
     return VendorEvaluation(states=new_states, alerts=alerts, exposures=views)
+
+
+def _ended_because(
+    lab_id: str, vendor_id: str, competitor_id: str, exposures: Mapping[str, Exposure], world: World
+) -> tuple[str, ...]:
+    if lab_id not in exposures:
+        return (f"{lab_id} has no active contract with {vendor_id}",)
+    if competitor_id not in world.competitors.get(lab_id, ()):
+        return (f"{competitor_id} is no longer among {lab_id}'s competitors",)
+    return (f"{competitor_id} no longer reaches {vendor_id} enough for an alert",)
 
 
 def _findings(

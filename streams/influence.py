@@ -24,6 +24,7 @@ def effective_influence(
     """How ``competitor_id``'s group reaches ``vendor_id``; ``None`` when it does not at all."""
     group = orgs.group_of(competitor_id)
     paths: list[InfluencePath] = []
+    economic_low = voting_low = 0.0
     board_seats = 0
     appointment_rights = board_majority = other_control = False
     for statement in graph.statements(vendor_id):
@@ -33,8 +34,11 @@ def effective_influence(
         if not interests:
             continue
         paths.append(_direct_path(statement, interests))
+        economic_low += (_share(interests, InterestType.SHAREHOLDING) or (0.0, 0.0))[0]
+        voting_low += (_share(interests, InterestType.VOTING_RIGHTS) or (0.0, 0.0))[0]
         kinds = {i.type for i in interests}
-        board_seats += len(kinds & BOARD_ROLES)
+        # One party holds one seat, whether it is stated as member, chair or both.
+        board_seats += 1 if kinds & BOARD_ROLES else 0
         appointment = [i for i in interests if i.type is InterestType.APPOINTMENT_OF_BOARD]
         appointment_rights |= bool(appointment)
         board_majority |= any(i.share is not None and i.share.high > MAJORITY for i in appointment)
@@ -44,9 +48,9 @@ def effective_influence(
         return None
     return Influence(
         economic_share=_capped(sum(p.economic_share for p in paths)),
-        economic_share_low=_capped(sum(_low(p, InterestType.SHAREHOLDING) for p in paths)),
+        economic_share_low=_capped(economic_low),
         voting_share=_capped(sum(p.voting_share for p in paths)),
-        voting_share_low=_capped(sum(_low(p, InterestType.VOTING_RIGHTS) for p in paths)),
+        voting_share_low=_capped(voting_low),
         board_seats=board_seats,
         board_majority=board_majority,
         appointment_rights=appointment_rights,
@@ -112,15 +116,6 @@ def _share(interests: tuple[Interest, ...], kind: InterestType) -> tuple[float, 
     if not shares:
         return None
     return _capped(sum(s.low for s in shares)), _capped(sum(s.high for s in shares))
-
-
-def _low(path: InfluencePath, kind: InterestType) -> float:
-    # One-step paths carry the best case of the economic share on the step; voting has no best case
-    # of its own on the step, so its worst case stands in (ranges of votes are rare).
-    step = path.steps[0]
-    if kind is InterestType.SHAREHOLDING:
-        return step.share_low or 0.0
-    return path.voting_share
 
 
 def _provisional(statement: OwnershipStated) -> bool:

@@ -57,6 +57,8 @@ async def test_seed_story(broker_settings, tmp_path):
             assert [p["person_id"] for p in alert["influence"]["people"]] == ["alexandr-wang"]
             assert alert["evidence"], lab
         google = opened["google"]
+        stake_and_post = {"seed-029", "seed-030"}  # Meta's 49%; Scale's CEO becomes a Meta official
+        assert stake_and_post <= {e["id"] for e in google["evidence"]}
         assert google["severity"] == "critical"
         assert google["exposure"]["sensitivity"] == "restricted"
         assert any("restricted" in reason for reason in google["reasons"])
@@ -72,6 +74,8 @@ async def test_seed_story(broker_settings, tmp_path):
         new = [a for a in alerts(sink) if a["transition"] != "opened"]
         assert [(a["lab_id"], a["transition"], a["status"]) for a in new] == [("google", "resolved", "resolved")]
         assert new[0]["alert_id"] == google["alert_id"]
+        assert new[0]["reasons"] == ["google has no active contract with scale-ai"]
+        assert [e["id"] for e in new[0]["evidence"]] == ["seed-035"], "the termination"
         after = await stack.exposure("google")
         assert sorted(v["vendor_id"] for v in after["vendors"]) == ["handshake", "labelbox", "turing"]
         assert after["conflicted_value_usd"] == 0

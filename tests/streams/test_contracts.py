@@ -70,6 +70,8 @@ def test_apply_does_not_mutate_its_input() -> None:
                      id="terminate-other-labs-contract"),
         pytest.param((signed("g-1", lab_id="google"),), signed("g-1", lab_id="meta"), "data.lab_id",
                      id="resign-for-other-lab"),
+        pytest.param((signed("g-1"), terminated("g-1")), signed("g-1"), "data.contract_id",
+                     id="resign-terminated-needs-new-id"),
         pytest.param((signed("g-1"),), amended("g-1", sensitivity=None), "data.sensitivity",
                      id="amend-sensitivity-to-null"),
         pytest.param((signed("g-1"),), amended("g-1", annual_value_usd=None), "data.annual_value_usd",

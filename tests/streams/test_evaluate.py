@@ -18,7 +18,7 @@ WORLD = World(
 
 
 def trigger(event_id: str = "e-1", as_of: date | None = None) -> Trigger:
-    return Trigger(evidence=Evidence(source="urn:test", id=event_id, type="vendorwatch.contract.signed.v1"),
+    return Trigger(evidence=(Evidence(source="urn:test", id=event_id, type="vendorwatch.contract.signed.v1"),),
                    as_of=as_of)
 
 
@@ -34,7 +34,7 @@ def test_opens_an_alert_for_a_lab_at_stake() -> None:
     [alert] = result.alerts
     assert (alert.lab_id, alert.vendor_id, alert.competitor_id) == ("google", "scale-ai", "meta")
     assert (alert.transition, alert.severity) == (Transition.OPENED, Severity.HIGH)
-    assert alert.evidence == (trigger().evidence,)
+    assert alert.evidence == trigger().evidence
     assert result.states[state_key("google", "meta")].status is AlertStatus.FIRING
     view = result.exposures["google"]
     assert view is not None

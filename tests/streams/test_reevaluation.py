@@ -42,10 +42,6 @@ def test_a_new_parent_brings_its_subsidiarys_stake_into_the_group(feed: Feeder) 
     assert (alert.competitor_id, alert.transition.value, alert.severity.value) == ("meta", "opened", "high")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "streams/agents.py re-evaluates downstream({subject}) only: when a person already on the vendor's board "
-    "takes a post at the competitor (a statement about the competitor), the vendor is not re-evaluated"
-))
 def test_a_person_joining_the_competitor_reaches_the_vendor_they_sit_at(feed: Feeder) -> None:
     feed(stated("scale-ai", "pat", role(InterestType.BOARD_MEMBER)))
     alerts = feed(stated("meta", "pat", role(InterestType.SENIOR_MANAGING_OFFICIAL)))

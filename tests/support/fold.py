@@ -26,9 +26,10 @@ from schemas.events import (
     OrgDeclared,
     OwnershipStated,
 )
+from streams.changes import after_org_declared, after_statement
 from streams.contracts import apply_contract_event
 from streams.evaluate import Trigger, World, evaluate_vendor
-from streams.graph import Orgs, apply_statement
+from streams.graph import apply_statement
 from streams.shipments import add_shipment
 from streams.state import Json, contracts_from_table, dump, holders_from_table, states_from_table, world_from_tables
 
@@ -78,7 +79,7 @@ class Fold:
             return []
         vendors = self._apply(event.data)
         self.seen.add(event.identity)
-        trigger = Trigger(evidence=Evidence(source=event.source, id=event.id, type=event.type), at=event.time,
+        trigger = Trigger(evidence=(Evidence(source=event.source, id=event.id, type=event.type),), at=event.time,
                           as_of=self.as_of)
         produced: list[Alert] = []
         for vendor_id in sorted(vendors):
@@ -106,13 +107,11 @@ class Fold:
         if isinstance(data, OrgDeclared):
             before = self.world()
             self.orgs[data.org_id] = dump(data)
-            after = Orgs({**before.orgs.by_id, data.org_id: data})
-            members = before.orgs.descendants(data.org_id) | after.descendants(data.org_id)
-            return before.graph.downstream(members) | set(self.exposure.get(data.org_id, {}))
+            return after_org_declared(before.orgs, before.graph, data, set(self.exposure.get(data.org_id, {})))
         if isinstance(data, OwnershipStated):
             holders = apply_statement(holders_from_table(self.ownership.get(data.subject_id)), data)
             self.ownership[data.subject_id] = {party: dump(s) for party, s in holders.items()}
-            return self.world().graph.downstream({data.subject_id})
+            return after_statement(self.world().graph, data)
         if isinstance(data, ContractSigned | ContractAmended | ContractTerminated):
             updated = apply_contract_event(contracts_from_table(self.contracts.get(data.vendor_id)), data)
             self.contracts[data.vendor_id] = {cid: dump(c) for cid, c in updated.items()}
