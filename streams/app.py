@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-from faust.serializers import codecs
 from prometheus_client import CollectorRegistry
 
 from schemas import registry as names
@@ -17,20 +16,21 @@ from streams.admin import changelog_topic, internal_topic
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from vendorwatch.settings import Settings
 
-KEY_CODEC = "vw-utf8"
 
+class Utf8Key(str):
+    """Table key type: an id as its plain UTF-8 bytes in the changelog.
 
-class Utf8Codec(codecs.Codec):
-    """Table keys as plain UTF-8 (Faust's default JSON would hash '"scale-ai"', not 'scale-ai')."""
+    Faust would JSON-encode a str key ('"scale-ai"'); raw bytes hash like the input topics' keys, so
+    table_route finds the worker that owns a lab or vendor. Faust reads the codec from ``_options`` and
+    rebuilds keys read back from a changelog with ``from_data``.
+    """
 
-    def _dumps(self, s: Any) -> bytes:
-        return str(s).encode()
+    class _options:
+        serializer = "raw"
 
-    def _loads(self, s: bytes) -> Any:
-        return s.decode()
-
-
-codecs.register(KEY_CODEC, Utf8Codec())
+    @classmethod
+    def from_data(cls, data: Any, preferred_type: Any = None) -> str:
+        return data.decode() if isinstance(data, bytes) else str(data)
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         table_standby_replicas=0,
         # A single event per re-evaluation must reach the alert topic quickly; commit often.
         broker_commit_interval=0.5,
+        # How long a crashed worker's partitions wait before another worker (or its restart) takes them.
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.session_timeout_s / 5,
         logging_config=None,
     )
     topics = _topics(app, settings)
@@ -142,11 +145,7 @@ def _tables(app: faust.App, settings: Settings) -> Tables:
         factory = app.GlobalTable if global_ else app.Table
         # by_key: the changelog partition is the key's hash, which is the partition of the topic the
         # table is keyed like (vendor or lab), not the partition of whichever event is current.
-        created: Any = factory(name, partitions=n, help=Tables.__doc__, use_partitioner=by_key)
-        # UTF-8 keys: the changelog key is the id's bytes, hashed like the input topics' keys, so
-        # table_route finds the worker that owns a lab or vendor.
-        created.key_serializer = KEY_CODEC
-        return created
+        return factory(name, partitions=n, help=Tables.__doc__, use_partitioner=by_key, key_type=Utf8Key)
 
     return Tables(
         orgs=table("orgs", global_=True),

@@ -26,14 +26,28 @@ def lab_exposure(lab_id: str, vendors: dict[str, Any] | None) -> LabExposure:
     )
 
 
+def readiness(app: Any) -> str:
+    """``starting`` (no partitions yet), ``rebalancing``, ``recovering`` (tables), or ``ok``."""
+    if getattr(app, "rebalancing", False):
+        return "rebalancing"
+    if getattr(app, "in_recovery", False):
+        return "recovering"
+    if not app.consumer.assignment():
+        return "starting"
+    return "ok"
+
+
 def register_pages(worker: Worker) -> None:
     app, tables = worker.app, worker.tables
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
-        recovering = bool(getattr(app, "in_recovery", False))
-        worker.metrics.recovering.set(1 if recovering else 0)
-        return web.json({"status": "recovering" if recovering else "ok", "app_id": worker.settings.app_id})
+        status = readiness(app)
+        worker.metrics.recovering.set(1 if status == "recovering" else 0)
+        body = {"status": status, "app_id": worker.settings.app_id}
+        # 503 until partitions are assigned and tables recovered: a load balancer or a readiness probe
+        # then sends no query to a worker that would answer from empty tables.
+        return web.json(body, status=200 if status == "ok" else 503)
 
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:

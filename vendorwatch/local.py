@@ -115,6 +115,12 @@ class Stack:
         self.processes[role] = process
         return process
 
+    def kill(self, role: str) -> None:
+        """SIGKILL, as a crash or an OOM kill would: no shutdown, no final commit."""
+        process = self.processes[role]
+        process.kill()
+        process.wait()
+
     def publish(self, *files: Path) -> subprocess.CompletedProcess[str]:
         """``vendorwatch publish FILE...``, as a producer would run it."""
         return subprocess.run(  # noqa: S603
@@ -129,7 +135,7 @@ class Stack:
                 self._check_alive()
                 with contextlib.suppress(httpx.HTTPError):
                     response = await client.get(f"{self.api}/healthz", timeout=2)
-                    if response.status_code == 200 and response.json().get("status") == "ok":
+                    if response.status_code == 200:
                         return
                 await asyncio.sleep(0.3)
         raise TimeoutError(f"worker not ready in {timeout}s; see {self.workdir / 'worker.log'}")

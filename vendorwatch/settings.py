@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     topic_replication: Annotated[int, Field(ge=1, le=16)] = 1
     data_dir: Path = Path(".vendorwatch")
     table_store: str = "memory://"
+    session_timeout_s: Annotated[float, Field(ge=6, le=300)] = 10.0
 
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=0, le=65535)] = 6066
