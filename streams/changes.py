@@ -22,7 +22,7 @@ def after_statement(graph: Graph, statement: OwnershipStated) -> set[str]:
     state after the statement."""
     party = statement.interested_party_id
     seats = {
-        subject for subject in graph.holdings().get(party, set())
+        subject for subject in graph.subjects_held_by(party)
         if {i.type for i in live_interests(graph.holders_of[subject][party], None)} & PERSON_ROLES
     }
     return graph.downstream({statement.subject_id} | seats)

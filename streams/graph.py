@@ -6,8 +6,9 @@ function asks: who holds what in a subject, what a party holds, which group an o
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 from schemas.events import Interest, OrgDeclared, OwnershipStated, OwnershipStatus
@@ -63,17 +64,32 @@ class Orgs:
 
 @dataclass(frozen=True)
 class Graph:
-    """Live ownership statements: subject -> interested party -> statement."""
+    """Live ownership statements: subject -> interested party -> statement.
+
+    ``held_by`` is the reverse index (party -> subjects it has a statement about). Pass it when it is
+    kept alongside the statements (the worker does); otherwise it is derived once, on first use.
+    """
 
     holders_of: Mapping[str, Mapping[str, OwnershipStated]] = field(default_factory=dict)
+    held_by: Mapping[str, Collection[str]] | None = None
 
-    def holdings(self) -> dict[str, set[str]]:
-        """Reverse index: interested party -> subjects it has a live statement about."""
+    @cached_property
+    def _reverse(self) -> Mapping[str, Collection[str]]:
+        if self.held_by is not None:
+            return self.held_by
         index: dict[str, set[str]] = {}
         for subject, parties in self.holders_of.items():
             for party in parties:
                 index.setdefault(party, set()).add(subject)
         return index
+
+    def subjects_held_by(self, party: str) -> set[str]:
+        """Subjects ``party`` has a live statement about (holdings, seats, posts)."""
+        return set(self._reverse.get(party, ()))
+
+    def holdings(self) -> dict[str, set[str]]:
+        """The whole reverse index: interested party -> subjects it has a statement about."""
+        return {party: set(subjects) for party, subjects in self._reverse.items()}
 
     def statements(self, subject_id: str) -> Iterator[OwnershipStated]:
         yield from self.holders_of.get(subject_id, {}).values()
@@ -83,11 +99,10 @@ class Graph:
 
         A change to who holds X changes the influence over X and over everything X holds.
         """
-        index = self.holdings()
         reached = set(org_ids)
         frontier = list(org_ids)
         while frontier:
-            for subject in index.get(frontier.pop(), ()):
+            for subject in self._reverse.get(frontier.pop(), ()):
                 if subject not in reached:
                     reached.add(subject)
                     frontier.append(subject)

@@ -66,13 +66,12 @@ def person_links(
 ) -> tuple[PersonLink, ...]:
     """People who hold a board seat or senior post at the vendor and at a member of ``group``."""
     links = []
-    holdings = graph.holdings()
     for statement in graph.statements(vendor_id):
         person = statement.interested_party_id
         vendor_roles = _roles(statement, as_of)
         if not vendor_roles or orgs.group_of(person) == group:
             continue
-        for entity in sorted(holdings.get(person, ())):
+        for entity in sorted(graph.subjects_held_by(person)):
             if entity == vendor_id or orgs.group_of(entity) != group:
                 continue
             other = graph.holders_of[entity][person]
