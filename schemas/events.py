@@ -156,6 +156,11 @@ class OwnershipStated(Contract):
     status: OwnershipStatus
     interests: tuple[Interest, ...] = ()
     effective_date: date | None = None
+    statement_date: date | None = Field(
+        default=None,
+        description="When the statement was made (BODS statementDate); the worker fills it from the "
+        "CloudEvent time when absent. An announced deal expires a set time after it.",
+    )
     source: StatementSource | None = None
 
     @model_validator(mode="after")

@@ -34,6 +34,11 @@ class Settings(BaseSettings):
     table_store: str = "memory://"
     session_timeout_s: Annotated[float, Field(ge=6, le=300)] = 10.0
 
+    influence_max_depth: Annotated[int, Field(ge=1, le=32)] = 8
+    influence_min_edge_share: Annotated[float, Field(ge=0, le=100)] = 0.0
+    announced_horizon_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    hysteresis_margin: Annotated[float, Field(ge=0, le=10)] = 1.0
+
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=0, le=65535)] = 6066
     dispatcher_http_port: Annotated[int, Field(ge=0, le=65535)] = 6067
