@@ -28,6 +28,13 @@ def changelog_topic(settings: Settings, table: str) -> str:
     return f"{settings.app_id}-{table}-changelog"
 
 
+def partitions_of(settings: Settings, topic: str) -> int:
+    """Global tables' changelogs have one partition (see streams/app.py); everything else the setting."""
+    if topic in {changelog_topic(settings, t) for t in GLOBAL_TABLES}:
+        return 1
+    return settings.topic_partitions
+
+
 def required_topics(settings: Settings) -> dict[str, dict[str, str]]:
     """Topic name -> topic configs. Changelogs are created here too, before Faust starts: a changelog
     Faust creates itself is missing from its producer's metadata until the next refresh, and the
@@ -56,7 +63,7 @@ async def ensure_topics(settings: Settings, names: list[str] | None = None) -> l
         if not missing:
             return []
         response = await admin.create_topics([
-            NewTopic(name=t, num_partitions=settings.topic_partitions,
+            NewTopic(name=t, num_partitions=partitions_of(settings, t),
                      replication_factor=settings.topic_replication, topic_configs=wanted[t])
             for t in missing
         ])

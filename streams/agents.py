@@ -37,9 +37,7 @@ from streams.shipments import add_shipment
 from streams.state import (
     contracts_from_table,
     dump,
-    holders_from_table,
     states_from_table,
-    world_from_tables,
 )
 
 log = logging.getLogger(__name__)
@@ -87,16 +85,20 @@ def register_agents(worker: Worker) -> None:
             tables.competitors[data.lab_id] = list(data.competitors)
             return set(tables.exposure.get(data.lab_id) or {})
         assert isinstance(data, OrgDeclared)
-        before = world_from_tables(tables.orgs, {}, tables.ownership)
+        before = worker.cache.world()  # a live view: use it before the write below changes it
+        affected = after_org_declared(before.orgs, before.graph, data, set(tables.exposure.get(data.org_id) or {}))
         tables.orgs[data.org_id] = dump(data)
-        return after_org_declared(before.orgs, before.graph, data, set(tables.exposure.get(data.org_id) or {}))
+        return affected
 
     def apply_ownership(decoded: CloudEvent) -> set[str]:
         data = decoded.data
         assert isinstance(data, OwnershipStated)
-        holders = apply_statement(holders_from_table(tables.ownership.get(data.subject_id)), data)
+        if data.statement_date is None and decoded.time is not None:
+            # BODS statementDate: when the statement was made. An announced deal expires counted from it.
+            data = data.model_copy(update={"statement_date": decoded.time.date()})
+        holders = apply_statement(worker.cache.holders.get(data.subject_id, {}), data)
         tables.ownership[data.subject_id] = {party: dump(s) for party, s in holders.items()}
-        return after_statement(world_from_tables({}, {}, tables.ownership).graph, data)
+        return after_statement(worker.cache.world().graph, data)
 
     def apply_contract(decoded: CloudEvent) -> set[str]:
         data = decoded.data
@@ -137,7 +139,7 @@ def register_agents(worker: Worker) -> None:
                 await evaluate(vendor_id, trigger)
 
     async def evaluate(vendor_id: str, trigger: Trigger) -> None:
-        world = world_from_tables(tables.orgs, tables.competitors, tables.ownership)
+        world = worker.cache.world()
         previous = states_from_table(tables.alert_state.get(vendor_id))
         result = evaluate_vendor(vendor_id, contracts_from_table(tables.contracts.get(vendor_id)), world,
                                  previous, trigger)

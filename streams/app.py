@@ -12,8 +12,11 @@ import faust
 from prometheus_client import CollectorRegistry
 
 from schemas import registry as names
+from streams import world_cache
 from streams.admin import changelog_topic, internal_topic
 from streams.metrics import WorkerMetrics, build_worker_metrics
+from streams.observed import ObservedGlobalTable
+from streams.world_cache import WorldCache
 from vendorwatch.settings import Settings
 
 
@@ -69,6 +72,7 @@ class Worker:
     tables: Tables
     metrics: WorkerMetrics
     registry: CollectorRegistry
+    cache: WorldCache
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Worker:
@@ -98,8 +102,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         logging_config=None,
     )
     topics = _topics(app, settings)
-    tables = _tables(app, settings)
-    worker = Worker(app, settings, topics, tables, build_worker_metrics(registry), registry)
+    cache = WorldCache()
+    tables = _tables(app, settings, cache)
+    worker = Worker(app, settings, topics, tables, build_worker_metrics(registry), registry, cache)
     # Imported here: agents and pages close over the worker they are registered on.
     from streams.agents import register_agents
     from streams.web import register_pages
@@ -138,19 +143,28 @@ def _topics(app: faust.App, settings: Settings) -> Topics:
     )
 
 
-def _tables(app: faust.App, settings: Settings) -> Tables:
+def _tables(app: faust.App, settings: Settings, cache: WorldCache) -> Tables:
     n = settings.topic_partitions
 
-    def table(name: str, *, global_: bool = False, by_key: bool = False) -> Any:
-        factory = app.GlobalTable if global_ else app.Table
+    def table(name: str, *, by_key: bool = False) -> Any:
         # by_key: the changelog partition is the key's hash, which is the partition of the topic the
         # table is keyed like (vendor or lab), not the partition of whichever event is current.
-        return factory(name, partitions=n, help=Tables.__doc__, use_partitioner=by_key, key_type=Utf8Key)
+        return app.Table(name, partitions=n, help=Tables.__doc__, use_partitioner=by_key, key_type=Utf8Key)
+
+    def global_table(name: str) -> Any:
+        # One changelog partition: every worker reads all of it anyway, a key's writes stay in one
+        # order wherever they came from, and Faust's multi-partition global tables can loop in recovery.
+        created = ObservedGlobalTable(app, name=name, partitions=1, use_partitioner=True, key_type=Utf8Key,
+                                      beacon=app.tables.beacon, standby_buffer_size=1, recovery_buffer_size=1,
+                                      is_global=True, help=Tables.__doc__)
+        created.observer = lambda key, raw: cache.apply(name, key, raw)
+        created.on_rebuild = lambda items: cache.rebuild(name, items)
+        return app.tables.add(created)
 
     return Tables(
-        orgs=table("orgs", global_=True),
-        competitors=table("competitors", global_=True),
-        ownership=table("ownership", global_=True),
+        orgs=global_table(world_cache.ORGS),
+        competitors=global_table(world_cache.COMPETITORS),
+        ownership=global_table(world_cache.OWNERSHIP),
         contracts=table("contracts", by_key=True),
         alert_state=table("alert-state", by_key=True),
         shipments=table("shipments", by_key=True),
