@@ -5,7 +5,8 @@ Everything it decides raises from the project's exception tree::
 
     DeliveryError
     ├── RetryableDelivery   408, 429, 5xx, timeouts, connection errors; ``retry_after`` from the receiver
-    └── PermanentDelivery   3xx (redirects are not followed), 410 and every other 4xx, unsafe target
+    └── PermanentDelivery   3xx (redirects are not followed), every other 4xx, unsafe target
+        └── ReceiverGone    410: the receiver asks never to be sent more; the dispatcher disables it
 
 Every attempt of one alert carries the same ``webhook-id`` (the alert CloudEvent's ``id``) so a receiver
 can drop repeats, and a fresh ``webhook-timestamp`` and signature, because receivers refuse old timestamps.
@@ -37,6 +38,10 @@ Outcome = Literal["delivered", "failed", "expired"]
 
 _RETRYABLE_4XX = frozenset({408, 429})
 _MAX_RETRY_AFTER_S = 7 * 86400.0  # beyond any horizon; only keeps absurd values finite
+
+
+class ReceiverGone(PermanentDelivery):
+    """410 Gone: the receiver was removed on purpose; retrying or sending it more alerts cannot help."""
 
 
 class Jitter(Protocol):
@@ -102,7 +107,7 @@ def classify(status: int, retry_after: str | None, now: float, kind: str = "webh
     if 300 <= status < 400:
         raise PermanentDelivery(f"{kind} receiver answered {status}: redirects are not followed, fix the URL")
     if status == 410:
-        raise PermanentDelivery(f"{kind} receiver answered 410: it is gone and asks not to be sent more")
+        raise ReceiverGone(f"{kind} receiver answered 410: it is gone and asks not to be sent more")
     raise PermanentDelivery(f"{kind} receiver answered {status}")
 
 
@@ -117,20 +122,34 @@ async def deliver(
 ) -> None:
     """POST one signed attempt; return on 2xx, raise ``RetryableDelivery`` or ``PermanentDelivery``."""
     headers = webhook_headers(target.secrets, msg_id, int(now()), body)
-    request = client.build_request("POST", target.url, content=body, headers=headers, timeout=timeout_s)
+    await post(client, target.url, body, headers, now, kind=target.kind, timeout_s=timeout_s)
+
+
+async def post(
+    client: httpx.AsyncClient,
+    url: str,
+    content: bytes,
+    headers: dict[str, str],
+    now: Clock,
+    *,
+    kind: str,
+    timeout_s: float,
+) -> None:
+    """POST ``content`` once; return on 2xx, raise the ``DeliveryError`` the answer calls for."""
+    request = client.build_request("POST", url, content=content, headers=headers, timeout=timeout_s)
     try:
         # httpx timeouts bound each read; the outer one bounds the whole attempt (a slow-drip receiver).
         async with asyncio.timeout(timeout_s):
             response = await client.send(request, follow_redirects=False, stream=True)
             await response.aclose()  # the body is never read: a receiver cannot make us buffer it
     except (TimeoutError, httpx.TimeoutException):
-        raise RetryableDelivery(f"{target.kind} receiver timed out after {timeout_s:g}s") from None
+        raise RetryableDelivery(f"{kind} receiver timed out after {timeout_s:g}s") from None
     except httpx.UnsupportedProtocol:
-        raise PermanentDelivery(f"{target.kind} receiver URL has an unsupported scheme") from None
+        raise PermanentDelivery(f"{kind} receiver URL has an unsupported scheme") from None
     except httpx.TransportError as exc:
         # The class name is enough to act on; messages of transport errors can embed the URL.
-        raise RetryableDelivery(f"{target.kind} receiver unreachable ({type(exc).__name__})") from None
-    classify(response.status_code, response.headers.get("retry-after"), now(), target.kind)
+        raise RetryableDelivery(f"{kind} receiver unreachable ({type(exc).__name__})") from None
+    classify(response.status_code, response.headers.get("retry-after"), now(), kind)
 
 
 def backoff(attempt: int, initial: float, maximum: float, rng: Jitter) -> float:

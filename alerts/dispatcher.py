@@ -1,20 +1,27 @@
-"""The dispatcher: consumes ``vendorwatch.alerts`` and delivers each alert to the webhook receiver.
+"""The dispatcher: consumes ``vendorwatch.alerts``, routes each alert to its receivers, delivers with retries.
 
 Delivery is apart from detection so a slow or dead receiver never stalls the stream processor.
 
-At-least-once: a record's offset is committed only once its delivery has ended (delivered, or failed
-permanently / past the retry horizon and written to ``vendorwatch.alerts.deadletter``). A crash or
-rebalance in between means the alert is delivered again with the same ``webhook-id``, which receivers
-use to drop the repeat. Records that are not alert CloudEvents go to ``vendorwatch.deadletter``.
+Nothing is lost when it is killed: for each alert record the dispatcher first writes one pending
+``Delivery`` per routed receiver to its state topic (``alerts.store``), then commits the record's offset;
+after every attempt it writes the delivery's new state (next due time, or how it ended). A restarted
+dispatcher loads the state of the partitions it is assigned and carries on with each pending attempt at
+its due time. A crash between an attempt and its state write repeats that attempt under the same
+``webhook-id``, which receivers use to drop the repeat (at-least-once).
 
-Each assigned partition is drained by its own task while the consumer pauses fetching for it, so one
-receiver outage being retried on one partition does not hold back the others.
+Each receiver has its own lane (``alerts.lanes``) so one slow or dead receiver never delays another.
+A delivery that fails permanently or runs past the horizon goes to ``vendorwatch.alerts.deadletter``
+with ``vw-receiver`` and the last error; records that are not alert CloudEvents go to
+``vendorwatch.deadletter``. A receiver answering 410 is disabled until restart (metric, error log, and its
+deliveries dead-lettered). A record carrying ``vw-redeliver-to: <receiver>`` (``vendorwatch alerts
+redeliver``) is delivered again to that receiver only, under the same ``webhook-id``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import signal
@@ -26,22 +33,23 @@ from typing import Any
 import httpx
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-from alerts.delivery import (
-    AttemptResult,
-    Clock,
-    DeliveryReport,
-    Jitter,
-    RetryPolicy,
-    Sleep,
-    Target,
-    deliver_with_retries,
-)
+from alerts import record as rec
+from alerts.delivery import Clock, ReceiverGone, post
+from alerts.lanes import STATEFUL_KINDS, Lane
 from alerts.metrics import DispatcherMetrics, build_dispatcher_metrics
-from alerts.safety import Resolver, check_url, resolve_host
+from alerts.pinning import PinnedTransport
+from alerts.receivers import alertmanager_request, build
+from alerts.record import Attempt, Delivery, Source
+from alerts.routing import Receiver, Routing, load_routing
+from alerts.safety import Resolver, check_scheme, resolve_host
+from alerts.schedule import Jitter, Schedule, parse_delays
+from alerts.silences import SilenceBook, follow_silences
+from alerts.store import DeliveryLog, ensure_delivery_topics
 from schemas.cloudevents import CloudEvent, decode_record, encode_structured
-from schemas.errors import ConfigError, InvalidEvent
+from schemas.errors import InvalidEvent, PermanentDelivery, RetryableDelivery
 from schemas.registry import ALERT, TOPIC_ALERTS, TOPIC_DEADLETTER
 from streams import deadletter
 from streams.admin import ALERTS_DEADLETTER as TOPIC_ALERTS_DEADLETTER
@@ -50,8 +58,11 @@ from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
 
-RECEIVER_KIND = "webhook"
 RECEIVER_HEADER = "vw-receiver"
+REDELIVER_HEADER = "vw-redeliver-to"
+LABEL_FIELDS = ("alert_id", "lab_id", "vendor_id", "competitor_id", "severity", "transition", "status")
+
+__all__ = ["TOPIC_ALERTS_DEADLETTER", "Dispatcher", "Record", "ensure_topics", "run_dispatcher"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,24 +75,6 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: tuple[tuple[str, bytes], ...] = ()
-
-
-def webhook_target(settings: Settings) -> Target:
-    """The default receiver from settings; the dispatcher has no purpose without one."""
-    if not settings.webhook_url:
-        raise ConfigError("VENDORWATCH_WEBHOOK_URL", "the dispatcher needs a receiver")
-    if settings.webhook_secret is None:
-        raise ConfigError("VENDORWATCH_WEBHOOK_SECRET", "required when VENDORWATCH_WEBHOOK_URL is set")
-    return Target(settings.webhook_url, (settings.webhook_secret.get_secret_value(),), RECEIVER_KIND)
-
-
-def retry_policy(settings: Settings) -> RetryPolicy:
-    return RetryPolicy(
-        timeout_s=settings.delivery_timeout_s,
-        initial_s=settings.retry_initial_s,
-        max_s=settings.retry_max_s,
-        horizon_s=settings.retry_horizon_s,
-    )
 
 
 def decode_alert(record: Record) -> CloudEvent:
@@ -102,10 +95,19 @@ def webhook_body(record: Record, event: CloudEvent) -> bytes:
     return record.value
 
 
-def alert_deadletter_headers(record: Record, reason: str, kind: str, receiver: str) -> list[tuple[str, bytes]]:
+def alert_labels(event: CloudEvent) -> dict[str, str]:
+    """What routes and silences match on, plus the alert's sequence for ordering per alert."""
+    data = event.data.model_dump(mode="json")
+    labels = {name: str(data[name]) for name in LABEL_FIELDS}
+    labels["sequence"] = str(data.get("sequence", 0))
+    return labels
+
+
+def alert_deadletter_headers(delivery: Delivery, reason: str, kind: str) -> list[tuple[str, bytes]]:
     """The worker's dead-letter headers plus ``vw-receiver``, for an alert that could not be delivered."""
-    return deadletter.deadletter_headers(reason, kind, record.topic, record.partition, record.offset,
-                                         record.headers, extra=[(RECEIVER_HEADER, receiver.encode())])
+    src = delivery.source
+    return deadletter.deadletter_headers(reason, kind, src.topic, src.partition, src.offset, (),
+                                         extra=[(RECEIVER_HEADER, delivery.receiver.encode())])
 
 
 def as_record(raw: Any) -> Record:
@@ -120,107 +122,262 @@ class Dispatcher:
         settings: Settings,
         registry: CollectorRegistry,
         *,
+        routing: Routing | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         resolver: Resolver = resolve_host,
         now: Clock = time.time,
-        sleep: Sleep = asyncio.sleep,
         rng: Jitter | None = None,
     ) -> None:
         self.settings = settings
-        self.target = webhook_target(settings)  # refuse to start before touching Kafka
-        self.policy = retry_policy(settings)
-        self.metrics: DispatcherMetrics = build_dispatcher_metrics(registry, (RECEIVER_KIND,))
-        self._transport = transport
-        self._resolver = resolver
+        self.routing = routing or load_routing(settings)  # refuse to start before touching Kafka
+        self.schedule = Schedule(parse_delays(settings.retry_schedule), settings.retry_jitter)
+        kinds = {name: r.kind for name, r in self.routing.receivers.items()}
+        self.metrics: DispatcherMetrics = build_dispatcher_metrics(registry, kinds)
+        self.silences = SilenceBook()
+        self.disabled: dict[str, str] = {}
+        self._transport = transport or PinnedTransport(settings.allow_insecure_hosts, resolver)
         self._now = now
-        self._sleep = sleep
         self._rng: Jitter = rng or random.Random()  # noqa: S311 - jitter, not security
+        self._lanes = {name: Lane(name, r.kind, self.attempt, max_in_flight=r.config.max_in_flight, now=now)
+                       for name, r in self.routing.receivers.items()}
+        self._known: dict[str, int] = {}  # delivery key -> partition, for every delivery in owned partitions
+        self._latest: dict[tuple[str, str], int] = {}  # (receiver, alert_id) -> highest sequence routed
+        self._open: dict[str, dict[str, Delivery]] = {}  # alertmanager receiver -> alert_id -> firing delivery
+        self._log: DeliveryLog | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    # --- running -----------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume and deliver until ``stop`` is set; in-flight attempts get a grace period, then cancel."""
-        await ensure_topics(self.settings, [TOPIC_ALERTS, TOPIC_ALERTS_DEADLETTER, TOPIC_DEADLETTER])
+        """Consume and deliver until ``stop`` is set; in-flight attempts are cancelled (their state is kept)."""
+        await ensure_delivery_topics(self.settings)
         async with self._connections() as (consumer, producer, client):
-            workers = PartitionWorkers()
-            consumer.subscribe([TOPIC_ALERTS], listener=_Revoker(workers))
-            log.info("dispatcher consuming %s as group %s", TOPIC_ALERTS, self.settings.dispatcher_group)
+            self._producer, self._client = producer, client
+            self._log = DeliveryLog(self.settings, producer)
+            tasks = await self._start_background()
             try:
-                await self._poll(consumer, producer, client, workers, stop)
+                consumer.subscribe([TOPIC_ALERTS], listener=_Rebalance(self))
+                log.info("dispatcher consuming %s as group %s", TOPIC_ALERTS, self.settings.dispatcher_group)
+                while not stop.is_set():
+                    await self._poll_once(consumer)
+                    self._check(tasks)
             finally:
-                await workers.stop(grace_s=self.settings.delivery_timeout_s)
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _poll(
-        self,
-        consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
-        client: httpx.AsyncClient,
-        workers: PartitionWorkers,
-        stop: asyncio.Event,
-    ) -> None:
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=200, max_records=100)
-            for tp, raws in batch.items():
-                # Paused until its task is done: the consumer's position is already past these records.
-                consumer.pause(tp)
-                records = [as_record(r) for r in raws]
-                workers.start(tp, self._drain(consumer, producer, client, tp, records))
-            workers.reap(consumer)
+    async def _start_background(self) -> list[asyncio.Task[None]]:
+        loaded = asyncio.Event()
+        tasks = [asyncio.create_task(follow_silences(self.settings, self.silences, loaded), name="silences")]
+        with contextlib.suppress(TimeoutError):
+            # Silences set before a restart must hold before the first attempt.
+            await asyncio.wait_for(loaded.wait(), timeout=30)
+        tasks += [asyncio.create_task(lane.run(), name=f"lane-{name}") for name, lane in self._lanes.items()]
+        tasks += [asyncio.create_task(self._resend(r), name=f"resend-{r.name}")
+                  for r in self.routing.receivers.values() if r.kind == "alertmanager"]
+        return tasks
 
-    async def _drain(
-        self,
-        consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
-        client: httpx.AsyncClient,
-        tp: TopicPartition,
-        records: list[Record],
-    ) -> None:
+    def _check(self, tasks: list[asyncio.Task[None]]) -> None:
+        for task in tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise RuntimeError(f"dispatcher task {task.get_name()} failed") from task.exception()
+        for name, lane in self._lanes.items():
+            self.metrics.pending.labels(receiver=name).set(len(lane.pending))
+
+    async def _poll_once(self, consumer: AIOKafkaConsumer) -> None:
+        batch = await consumer.getmany(timeout_ms=200, max_records=500)
+        for tp, raws in batch.items():
+            try:
+                await self.accept([as_record(r) for r in raws])
+                await consumer.commit({tp: raws[-1].offset + 1})
+            except KafkaError as exc:
+                # Broker away: read these records again once it is back; deliveries already saved are known
+                # and not scheduled twice.
+                log.warning("could not record alerts of %s[%d] (%s); will retry", tp.topic, tp.partition,
+                            type(exc).__name__)
+                consumer.seek(tp, raws[0].offset)
+                await asyncio.sleep(1.0)
+                return
+
+    # --- accepting alert records ----------------------------------------------------------------------
+
+    async def accept(self, records: Iterable[Record]) -> list[Delivery]:
+        """Route records to receivers and save one pending delivery each; returns once they are durable."""
+        fresh: list[Delivery] = []
         for record in records:
-            await self.handle(record, producer, client)
-            await consumer.commit({tp: record.offset + 1})
+            fresh += await self._route(record)
+        assert self._log is not None
+        await self._log.save(fresh)
+        for delivery in fresh:
+            self._track(delivery)
+            self._lanes[delivery.receiver].add(delivery)
+        return fresh
 
-    async def handle(self, record: Record, producer: AIOKafkaProducer, client: httpx.AsyncClient) -> None:
-        """Deliver one record, or dead-letter it; returns when it may be committed."""
+    async def _route(self, record: Record) -> list[Delivery]:
         try:
             event = decode_alert(record)
         except InvalidEvent as exc:
-            log.warning(
-                "dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc.reason
-            )
-            headers = deadletter.deadletter_headers(
-                exc.reason, exc.kind, record.topic, record.partition, record.offset, record.headers
-            )
-            await _send_deadletter(producer, TOPIC_DEADLETTER, record, headers)
-            self.metrics.deadletter("undecodable")
-            return
-        report = await self.deliver(client, webhook_body(record, event), event.id)
-        self.metrics.delivery(self.target.kind, report.outcome)
-        if report.outcome != "delivered":
-            log.warning("alert %s not delivered (%s): %s", event.id, report.outcome, report.reason)
-            headers = alert_deadletter_headers(record, report.reason, report.outcome, self.target.kind)
-            await _send_deadletter(producer, TOPIC_ALERTS_DEADLETTER, record, headers)
-            self.metrics.deadletter(report.outcome)
+            await self._deadletter_undecodable(record, exc)
+            return []
+        labels = alert_labels(event)
+        redeliver = next((v.decode() for k, v in record.headers if k == REDELIVER_HEADER), None)
+        names = (redeliver,) if redeliver else self.routing.route(labels)
+        now = self._now()
+        source = Source(record.topic, record.partition, record.offset, record.key.decode() if record.key else None)
+        body = webhook_body(record, event).decode()
+        fresh = []
+        for name in names:
+            receiver = self.routing.receivers.get(name)
+            if receiver is None:
+                log.warning("redelivery asked for unknown receiver %r; ignored", name)
+                continue
+            if rec.delivery_key(name, event.id) in self._known and not redeliver:
+                continue  # this record was read before a crash and its delivery is already scheduled
+            fresh.append(Delivery(name, event.id, labels, body, source, created_at=now, due_at=now,
+                                  deadline=now + receiver.horizon_s, redelivery=int(bool(redeliver))))
+        return fresh
 
-    async def deliver(self, client: httpx.AsyncClient, body: bytes, msg_id: str) -> DeliveryReport:
-        target = self.target
+    def _track(self, delivery: Delivery) -> None:
+        self._known[delivery.key] = delivery.source.partition
+        key = (delivery.receiver, delivery.alert_id)
+        self._latest[key] = max(self._latest.get(key, 0), delivery.sequence)
 
-        async def preflight() -> None:
-            # Checked before every attempt: DNS answers can change during a long retry schedule.
-            await check_url(target.url, self.settings.allow_insecure_hosts, self._resolver)
-
-        def observe(result: AttemptResult, seconds: float) -> None:
-            self.metrics.attempt(target.kind, result, seconds)
-
-        return await deliver_with_retries(
-            client,
-            target,
-            body,
-            msg_id,
-            self.policy,
-            now=self._now,
-            sleep=self._sleep,
-            rng=self._rng,
-            preflight=preflight,
-            observe=observe,
+    async def _deadletter_undecodable(self, record: Record, exc: InvalidEvent) -> None:
+        log.warning("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, exc.reason)
+        headers = deadletter.deadletter_headers(
+            exc.reason, exc.kind, record.topic, record.partition, record.offset, record.headers
         )
+        assert self._producer is not None
+        # Awaited before the commit: an alert must be in the dead-letter topic before it leaves this one.
+        await self._producer.send_and_wait(TOPIC_DEADLETTER, value=record.value, key=record.key, headers=headers)
+        self.metrics.deadletter("undecodable")
+
+    # --- attempting ------------------------------------------------------------------------------------
+
+    async def attempt(self, delivery: Delivery) -> Delivery:
+        """One attempt (or a decision not to attempt), saved before it returns; the lane reschedules."""
+        receiver = self.routing.receivers[delivery.receiver]
+        updated = self._decide_without_sending(receiver, delivery) or await self._send(receiver, delivery)
+        assert self._log is not None
+        await self._log.save([updated])
+        if updated.final:
+            await self._finish(receiver, updated)
+        return updated
+
+    def _decide_without_sending(self, receiver: Receiver, d: Delivery) -> Delivery | None:
+        if receiver.name in self.disabled:
+            return rec.closed(d, "failed", self.disabled[receiver.name])
+        if receiver.kind in STATEFUL_KINDS and d.sequence < self._latest.get((receiver.name, d.alert_id), 0):
+            return rec.closed(d, "superseded", "a later transition of this alert replaced it")
+        silence = self.silences.silencing(d.labels, self._now())
+        if silence is not None:
+            return rec.closed(d, "silenced", f"silence {silence.id}")
+        return None
+
+    async def _send(self, receiver: Receiver, d: Delivery) -> Delivery:
+        started, now = time.perf_counter(), self._now()
+        try:
+            check_scheme(receiver.url, self.settings.allow_insecure_hosts)
+            out = build(receiver, d, now)
+            assert self._client is not None
+            await post(self._client, out.url, out.content, out.headers, self._now, kind=receiver.kind,
+                       timeout_s=receiver.timeout_s)
+        except RetryableDelivery as exc:
+            attempt = self._observe(receiver, started, now, "retryable", str(exc))
+            due = self.schedule.next_due(d.failures + 1, self._now(), exc.retry_after, self._rng)
+            return rec.retry_or_expire(d, attempt, str(exc), due)
+        except ReceiverGone as exc:
+            self._disable(receiver, str(exc))
+            return rec.failed(d, self._observe(receiver, started, now, "permanent", str(exc)), str(exc))
+        except PermanentDelivery as exc:
+            return rec.failed(d, self._observe(receiver, started, now, "permanent", str(exc)), str(exc))
+        return rec.delivered(d, self._observe(receiver, started, now, "ok", "delivered"))
+
+    def _observe(self, receiver: Receiver, started: float, at: float, result: str, detail: str) -> Attempt:
+        seconds = time.perf_counter() - started
+        self.metrics.attempt(receiver.name, receiver.kind, result, seconds)
+        return Attempt(at, result, detail, round(seconds, 4))
+
+    def _disable(self, receiver: Receiver, reason: str) -> None:
+        log.error("receiver %s (%s) answered 410 Gone: disabled until the routing is fixed and the dispatcher "
+                  "restarted; its alerts go to %s", receiver.name, receiver.kind, TOPIC_ALERTS_DEADLETTER)
+        self.disabled[receiver.name] = f"receiver disabled: {reason}"
+        self.metrics.disabled.labels(receiver=receiver.name).set(1)
+
+    async def _finish(self, receiver: Receiver, d: Delivery) -> None:
+        self.metrics.delivery(receiver.name, receiver.kind, d.status)
+        if d.status in ("failed", "expired"):
+            log.warning("alert %s not delivered to %s (%s): %s", d.webhook_id, receiver.name, d.status, d.reason)
+            assert self._producer is not None
+            await self._producer.send_and_wait(
+                TOPIC_ALERTS_DEADLETTER, value=d.body.encode(),
+                key=d.source.key.encode() if d.source.key else None,
+                headers=alert_deadletter_headers(d, d.reason, d.status))
+            self.metrics.deadletter(d.status)
+        if receiver.kind == "alertmanager" and d.status == "delivered":
+            self._remember_open(receiver.name, d)
+
+    # --- Alertmanager re-sends -------------------------------------------------------------------------
+
+    def _remember_open(self, receiver: str, d: Delivery) -> None:
+        open_alerts = self._open.setdefault(receiver, {})
+        current = open_alerts.get(d.alert_id)
+        if current is not None and current.sequence > d.sequence:
+            return
+        if d.labels.get("status") == "firing":
+            open_alerts[d.alert_id] = d
+        else:
+            open_alerts.pop(d.alert_id, None)
+
+    async def _resend(self, receiver: Receiver) -> None:
+        """Re-post firing alerts while they stay open, as Alertmanager expects of its clients."""
+        while True:
+            await asyncio.sleep(receiver.config.resend_s)
+            now = self._now()
+            alerts = [json.loads(d.body) for d in self._open.get(receiver.name, {}).values()
+                      if self.silences.silencing(d.labels, now) is None]
+            if not alerts:
+                continue
+            out = alertmanager_request(receiver, alerts, now)
+            started = time.perf_counter()
+            try:
+                assert self._client is not None
+                await post(self._client, out.url, out.content, out.headers, self._now, kind=receiver.kind,
+                           timeout_s=receiver.timeout_s)
+                self._observe(receiver, started, now, "ok", "resent")
+            except RetryableDelivery as exc:  # the next re-send is the retry
+                self._observe(receiver, started, now, "retryable", str(exc))
+            except PermanentDelivery as exc:
+                self._observe(receiver, started, now, "permanent", str(exc))
+
+    # --- partitions ------------------------------------------------------------------------------------
+
+    async def assigned(self, partitions: Iterable[int]) -> None:
+        """Load the state of newly owned partitions and schedule what is pending there."""
+        assert self._log is not None
+        loaded = await self._log.load(partitions)
+        for d in sorted(loaded, key=lambda d: d.created_at):
+            if d.receiver not in self._lanes:
+                continue  # a receiver removed from the routing since; its state stays for `alerts show`
+            self._track(d)
+            receiver = self.routing.receivers[d.receiver]
+            if receiver.kind == "alertmanager" and d.status == "delivered":
+                self._remember_open(d.receiver, d)
+            if not d.final:
+                self._lanes[d.receiver].add(d)
+        pending = sum(1 for d in loaded if not d.final)
+        log.info("loaded %d deliveries (%d pending) for partitions %s", len(loaded), pending, sorted(partitions))
+
+    def revoked(self, partitions: Iterable[int]) -> None:
+        gone = set(partitions)
+        for lane in self._lanes.values():
+            lane.drop_partitions(gone)
+        self._known = {k: p for k, p in self._known.items() if p not in gone}
+        for open_alerts in self._open.values():
+            for alert_id, d in list(open_alerts.items()):
+                if d.source.partition in gone:
+                    del open_alerts[alert_id]
 
     @contextlib.asynccontextmanager
     async def _connections(
@@ -233,15 +390,10 @@ class Dispatcher:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
         # trust_env=False: proxies from the environment would bypass the target check, and settings are
         # the only configuration. Redirects are refused, so a receiver cannot bounce us elsewhere.
-        client = httpx.AsyncClient(
-            transport=self._transport,
-            follow_redirects=False,
-            trust_env=False,
-            timeout=self.settings.delivery_timeout_s,
-        )
+        client = httpx.AsyncClient(transport=self._transport, follow_redirects=False, trust_env=False)
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(client)
             await producer.start()
@@ -251,55 +403,15 @@ class Dispatcher:
             yield consumer, producer, client
 
 
-class PartitionWorkers:
-    """One delivery task per partition with fetched records; the partition stays paused while it runs."""
-
-    def __init__(self) -> None:
-        self.tasks: dict[TopicPartition, asyncio.Task[None]] = {}
-
-    def start(self, tp: TopicPartition, work: Any) -> None:
-        self.tasks[tp] = asyncio.create_task(work, name=f"dispatch-{tp.topic}-{tp.partition}")
-
-    def reap(self, consumer: AIOKafkaConsumer) -> None:
-        """Resume partitions whose task is done; re-raise a task's failure (it could not commit safely)."""
-        for tp, task in list(self.tasks.items()):
-            if not task.done():
-                continue
-            del self.tasks[tp]
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
-            if tp in consumer.assignment():
-                consumer.resume(tp)
-
-    async def cancel(self, tps: Iterable[TopicPartition]) -> None:
-        """Stop work on revoked partitions; their uncommitted records go to the next owner."""
-        tasks = [self.tasks.pop(tp) for tp in tps if tp in self.tasks]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def stop(self, grace_s: float) -> None:
-        if self.tasks:
-            await asyncio.wait(self.tasks.values(), timeout=grace_s)
-        await self.cancel(list(self.tasks))
-
-
-class _Revoker(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, workers: PartitionWorkers) -> None:
-        self.workers = workers
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        await self.workers.cancel(revoked)
+        self.dispatcher.revoked(tp.partition for tp in revoked)
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        return None
-
-
-async def _send_deadletter(
-    producer: AIOKafkaProducer, topic: str, record: Record, headers: list[tuple[str, bytes]]
-) -> None:
-    # Awaited before the commit: an alert must be in the dead-letter topic before it leaves this one.
-    await producer.send_and_wait(topic, value=record.value, key=record.key, headers=headers)
+        await self.dispatcher.assigned([tp.partition for tp in assigned])
 
 
 async def serve(settings: Settings, registry: CollectorRegistry) -> None:
@@ -338,7 +450,9 @@ def _ops_app(registry: CollectorRegistry) -> web.Application:
 def run_dispatcher(settings: Settings, registry: CollectorRegistry | None = None) -> None:
     """Entry point of ``vendorwatch dispatcher``: blocks until SIGTERM or SIGINT.
 
-    Raises ``ConfigError`` when no receiver is configured.
+    Raises ``ConfigError`` when no receiver is configured or the routing file is wrong.
     """
-    webhook_target(settings)  # fail fast, before an event loop and Kafka connections exist
+    load_routing(settings)  # fail fast, before an event loop and Kafka connections exist
+    parse_delays(settings.retry_schedule)
     asyncio.run(serve(settings, registry or CollectorRegistry()))
+

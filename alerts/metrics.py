@@ -1,17 +1,19 @@
 """Prometheus metrics of the dispatcher, registered on a registry the caller owns.
 
-Labels are bounded sets only (receiver kind, outcome, attempt result, dead-letter reason): a URL, an
-alert id or an error message as a label would grow the series without limit.
+Labels are bounded sets only (receiver name and kind from the routing config, outcome, attempt result,
+dead-letter reason): a URL, an alert id or an error message as a label would grow the series without
+limit, and a URL or a routing key can be a credential.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-OUTCOMES = ("delivered", "failed", "expired")
-"""How one alert's delivery ended: delivered (after any retries), failed (permanent), expired (horizon)."""
+OUTCOMES = ("delivered", "failed", "expired", "silenced", "superseded")
+"""How one alert's delivery to one receiver ended (alerts/record.py draws the statuses)."""
 ATTEMPT_RESULTS = ("ok", "retryable", "permanent")
 DEADLETTER_REASONS = ("undecodable", "failed", "expired")
 
@@ -25,38 +27,42 @@ class DispatcherMetrics:
     attempts: Counter
     attempt_seconds: Histogram
     deadletters: Counter
+    pending: Gauge
+    disabled: Gauge
 
-    def attempt(self, receiver_kind: str, result: str, seconds: float) -> None:
-        self.attempts.labels(receiver_kind=receiver_kind, result=result).inc()
-        self.attempt_seconds.labels(receiver_kind=receiver_kind).observe(seconds)
+    def attempt(self, receiver: str, receiver_kind: str, result: str, seconds: float) -> None:
+        self.attempts.labels(receiver=receiver, receiver_kind=receiver_kind, result=result).inc()
+        self.attempt_seconds.labels(receiver=receiver, receiver_kind=receiver_kind).observe(seconds)
 
-    def delivery(self, receiver_kind: str, outcome: str) -> None:
-        self.deliveries.labels(receiver_kind=receiver_kind, outcome=outcome).inc()
+    def delivery(self, receiver: str, receiver_kind: str, outcome: str) -> None:
+        self.deliveries.labels(receiver=receiver, receiver_kind=receiver_kind, outcome=outcome).inc()
 
     def deadletter(self, reason: str) -> None:
         self.deadletters.labels(reason=reason).inc()
 
 
 def build_dispatcher_metrics(
-    registry: CollectorRegistry, receiver_kinds: tuple[str, ...] = ("webhook",)
+    registry: CollectorRegistry, receivers: Mapping[str, str] | None = None
 ) -> DispatcherMetrics:
+    """``receivers`` maps each configured receiver name to its kind; their series start at 0."""
+    by_receiver = ("receiver", "receiver_kind")
     metrics = DispatcherMetrics(
         deliveries=Counter(
             "vendorwatch_alert_deliveries_total",
-            "Alert deliveries to a receiver by how they ended (delivered, failed, expired).",
-            ("receiver_kind", "outcome"),
+            "Alert deliveries to a receiver by how they ended (delivered, failed, expired, silenced, superseded).",
+            (*by_receiver, "outcome"),
             registry=registry,
         ),
         attempts=Counter(
             "vendorwatch_alert_delivery_attempts_total",
             "HTTP attempts to deliver an alert, by result (ok, retryable, permanent).",
-            ("receiver_kind", "result"),
+            (*by_receiver, "result"),
             registry=registry,
         ),
         attempt_seconds=Histogram(
             "vendorwatch_alert_delivery_seconds",
             "Duration of one delivery attempt.",
-            ("receiver_kind",),
+            by_receiver,
             buckets=_ATTEMPT_BUCKETS,
             registry=registry,
         ),
@@ -66,18 +72,32 @@ def build_dispatcher_metrics(
             ("reason",),
             registry=registry,
         ),
+        pending=Gauge(
+            "vendorwatch_alert_deliveries_pending",
+            "Deliveries waiting for an attempt or a retry, per receiver.",
+            ("receiver",),
+            registry=registry,
+        ),
+        disabled=Gauge(
+            "vendorwatch_alert_receiver_disabled",
+            "1 while a receiver is disabled because it answered 410 Gone; fix the config and restart.",
+            ("receiver",),
+            registry=registry,
+        ),
     )
-    _initialise(metrics, receiver_kinds)
+    _initialise(metrics, receivers or {})
     return metrics
 
 
-def _initialise(metrics: DispatcherMetrics, receiver_kinds: tuple[str, ...]) -> None:
+def _initialise(metrics: DispatcherMetrics, receivers: Mapping[str, str]) -> None:
     # Series exist at 0 from start-up, so rate() and alert rules see the first failure as a change.
-    for kind in receiver_kinds:
+    for name, kind in receivers.items():
         for outcome in OUTCOMES:
-            metrics.deliveries.labels(receiver_kind=kind, outcome=outcome)
+            metrics.deliveries.labels(receiver=name, receiver_kind=kind, outcome=outcome)
         for result in ATTEMPT_RESULTS:
-            metrics.attempts.labels(receiver_kind=kind, result=result)
-        metrics.attempt_seconds.labels(receiver_kind=kind)
+            metrics.attempts.labels(receiver=name, receiver_kind=kind, result=result)
+        metrics.attempt_seconds.labels(receiver=name, receiver_kind=kind)
+        metrics.pending.labels(receiver=name)
+        metrics.disabled.labels(receiver=name)
     for reason in DEADLETTER_REASONS:
         metrics.deadletters.labels(reason=reason)

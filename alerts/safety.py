@@ -5,9 +5,9 @@ hands, so a URL must not be able to turn the dispatcher into a probe of the inte
 every address the host resolves to must be public. Hosts named in ``allow_insecure_hosts`` (e.g.
 ``127.0.0.1`` in tests, an in-cluster receiver) may use plain http and private addresses.
 
-Known gap, closed by a later change: the address is checked here and resolved again by the HTTP client,
-so a DNS answer that changes in between (rebinding) is not caught; the fix is to connect to the
-checked address.
+The check and the connection use the same addresses: ``alerts.pinning`` resolves once, checks every
+address here, and connects to a checked one, so a DNS answer that changes between check and connect
+(rebinding) cannot redirect an alert.
 """
 
 from __future__ import annotations
@@ -58,19 +58,31 @@ def is_public(ip: IPAddress) -> bool:
 
 def check_target(url: str, resolved_ips: Iterable[IPAddress], allow_insecure_hosts: Collection[str]) -> None:
     """Raise ``PermanentDelivery`` unless ``url`` may receive alerts; messages name the host, not the URL."""
+    host = check_scheme(url, allow_insecure_hosts)
+    check_addresses(host, resolved_ips, allow_insecure_hosts)
+
+
+def check_scheme(url: str, allow_insecure_hosts: Collection[str]) -> str:
+    """The host of ``url`` if its scheme is allowed (https, or http to an allowed host); decided without DNS."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
     if parts.scheme not in {"http", "https"} or not host:
         raise PermanentDelivery("receiver URL must be http(s) with a host")
+    if parts.scheme != "https" and host not in allow_insecure_hosts:
+        raise PermanentDelivery(f"receiver {host!r} must use https (or be listed in allow_insecure_hosts)")
+    return host
+
+
+def check_addresses(host: str, ips: Iterable[IPAddress], allow_insecure_hosts: Collection[str]) -> None:
+    """Every address ``host`` resolved to must be public, unless the host is allowed."""
+    host = host.lower()
     if host in allow_insecure_hosts:
         return
-    if parts.scheme != "https":
-        raise PermanentDelivery(f"receiver {host!r} must use https (or be listed in allow_insecure_hosts)")
-    ips = tuple(resolved_ips)
-    if not ips:
+    resolved = tuple(ips)
+    if not resolved:
         raise PermanentDelivery(f"receiver {host!r} resolved to no address")
     # Every address, not just one: the client may connect to any of them.
-    blocked = sorted({str(ip) for ip in ips if not is_public(ip)})
+    blocked = sorted({str(ip) for ip in resolved if not is_public(ip)})
     if blocked:
         raise PermanentDelivery(
             f"receiver {host!r} resolves to non-public address {', '.join(blocked)} "

@@ -44,7 +44,10 @@ class Transition(StrEnum):
 
 
 class PathStep(Frozen):
-    """One edge of a chain: ``holder`` has ``interests`` in ``subject``."""
+    """One edge of a chain: ``holder`` has ``interests`` in ``subject``.
+
+    ``share_*`` is the economic share (shareholding), ``voting_share_*`` the votes, best and worst case.
+    """
 
     holder_id: Id
     subject_id: Id
@@ -52,10 +55,17 @@ class PathStep(Frozen):
     share_low: Percent | None = None
     share_high: Percent | None = None
     provisional: bool = False
+    voting_share_low: Percent | None = None
+    voting_share_high: Percent | None = None
 
 
 class InfluencePath(Frozen):
-    """How one of the competitor's group members reaches the vendor, edge by edge."""
+    """How one of the competitor's group members reaches the vendor, edge by edge (top holder first).
+
+    ``economic_share`` is the product of the steps' worst-case shares. A path stops at the first entity the
+    group holds whole: a member of the group or an entity it controls (see ``Influence.control``).
+    ``voting_share`` is set on one-step paths only: votes pass through control, not through minority stakes.
+    """
 
     steps: tuple[PathStep, ...]
     economic_share: Percent = 0.0
@@ -69,6 +79,17 @@ class PersonLink(Frozen):
     vendor_roles: tuple[InterestType, ...]
     competitor_entity_id: Id
     competitor_roles: tuple[InterestType, ...]
+    provisional: bool = False
+
+
+class ControlLink(Frozen):
+    """An entity the competitor's group controls (> 50% of the votes or of the board appointments), so what
+    it holds counts as the group's, whole (the CFIUS view). ``steps`` are the statements that give control."""
+
+    entity_id: Id
+    steps: tuple[PathStep, ...]
+    voting_share: Percent = 0.0
+    board_appointment_share: Percent = 0.0
     provisional: bool = False
 
 
@@ -86,6 +107,10 @@ class Influence(Frozen):
     people: tuple[PersonLink, ...] = ()
     paths: tuple[InfluencePath, ...] = ()
     provisional: bool = False
+    group_member: bool = False
+    """The vendor itself belongs to the competitor's group (a declared ``parent_id`` chain): control."""
+    control: tuple[ControlLink, ...] = ()
+    """Intermediate entities the group controls that its paths pass through or its people sit at."""
 
 
 class Exposure(Frozen):

@@ -142,7 +142,7 @@ def register_agents(worker: Worker) -> None:
         world = worker.cache.world()
         previous = states_from_table(tables.alert_state.get(vendor_id))
         result = evaluate_vendor(vendor_id, contracts_from_table(tables.contracts.get(vendor_id)), world,
-                                 previous, trigger)
+                                 previous, trigger, worker.policy)
         metrics.evaluations.inc()
         if result.states != previous:
             tables.alert_state[vendor_id] = {k: s.to_json() for k, s in result.states.items()}

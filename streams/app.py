@@ -11,9 +11,11 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
+from alerts.policy import Policy
 from schemas import registry as names
 from streams import world_cache
 from streams.admin import changelog_topic, internal_topic
+from streams.config import limits_of, policy_of
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
 from streams.world_cache import WorldCache
@@ -73,6 +75,7 @@ class Worker:
     metrics: WorkerMetrics
     registry: CollectorRegistry
     cache: WorldCache
+    policy: Policy
 
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Worker:
@@ -102,9 +105,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         logging_config=None,
     )
     topics = _topics(app, settings)
-    cache = WorldCache()
+    cache = WorldCache(limits_of(settings))
     tables = _tables(app, settings, cache)
-    worker = Worker(app, settings, topics, tables, build_worker_metrics(registry), registry, cache)
+    worker = Worker(app, settings, topics, tables, build_worker_metrics(registry), registry, cache,
+                    policy_of(settings))
     # Imported here: agents and pages close over the worker they are registered on.
     from streams.agents import register_agents
     from streams.web import register_pages

@@ -1,4 +1,10 @@
-"""Which vendors a change must re-evaluate (pure; the agents and the test fold both call these)."""
+"""Which vendors a change must re-evaluate (pure; the agents and the test fold both call these).
+
+Influence over a vendor is read upward from it, so a change to who holds X changes the influence over X
+and over everything X holds, transitively (``Graph.downstream``), and nothing else, with one addition:
+people. A person sitting at an entity whose place in a group changed (X, or anything X now controls)
+links that group to every other organisation where they sit, so those are re-evaluated too.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ def after_org_declared(orgs: Orgs, graph: Graph, declared: OrgDeclared, own_vend
     differently. ``orgs`` is the state before the declaration."""
     after = Orgs({**orgs.by_id, declared.org_id: declared})
     members = orgs.descendants(declared.org_id) | after.descendants(declared.org_id)
-    return graph.downstream(members) | own_vendors
+    return affected(graph, members) | own_vendors
 
 
 def after_statement(graph: Graph, statement: OwnershipStated) -> set[str]:
@@ -21,8 +27,26 @@ def after_statement(graph: Graph, statement: OwnershipStated) -> set[str]:
     post: a board member of Scale taking a post at Meta changes Meta's reach into Scale. ``graph`` is the
     state after the statement."""
     party = statement.interested_party_id
-    seats = {
-        subject for subject in graph.subjects_held_by(party)
-        if {i.type for i in live_interests(graph.holders_of[subject][party], None)} & PERSON_ROLES
-    }
-    return graph.downstream({statement.subject_id} | seats)
+    return affected(graph, {statement.subject_id} | seats_of(graph, party))
+
+
+def affected(graph: Graph, changed: set[str]) -> set[str]:
+    """Everything downstream of ``changed``, and every seat of the people sitting at those orgs."""
+    reached = graph.downstream(changed)
+    people = {party for org in reached for party in _people_at(graph, org)}
+    seats = {seat for person in people for seat in seats_of(graph, person)}
+    return reached | seats
+
+
+def seats_of(graph: Graph, party: str) -> set[str]:
+    """Organisations where ``party`` holds a board seat or a senior post."""
+    return {subject for subject in graph.subjects_held_by(party) if _has_post(graph, subject, party)}
+
+
+def _people_at(graph: Graph, org: str) -> list[str]:
+    return [s.interested_party_id for s in graph.statements(org) if _has_post(graph, org, s.interested_party_id)]
+
+
+def _has_post(graph: Graph, subject: str, party: str) -> bool:
+    statement = graph.holders_of.get(subject, {}).get(party)
+    return statement is not None and bool({i.type for i in live_interests(statement, None)} & PERSON_ROLES)

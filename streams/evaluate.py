@@ -12,11 +12,11 @@ from datetime import date, datetime
 
 from alerts.lifecycle import AlertState, ConflictKey, Context, step
 from alerts.policy import DEFAULT_POLICY, Assessment, Policy, assess
-from schemas.alert import SEVERITY_ORDER, Alert, AlertStatus, Evidence, Exposure, Influence
+from schemas.alert import SEVERITY_ORDER, Alert, AlertStatus, Evidence, Exposure, Influence, Severity
 from schemas.api import ConflictView, VendorExposure
 from streams.contracts import ContractState, lab_exposures, labs_of
 from streams.graph import Graph, Orgs
-from streams.influence import effective_influence
+from streams.influence import InfluenceWalk, Limits
 
 KEY_SEPARATOR = "|"
 
@@ -28,6 +28,8 @@ class World:
     orgs: Orgs = field(default_factory=Orgs)
     graph: Graph = field(default_factory=Graph)
     competitors: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    """How far influence is followed up the graph (settings ``influence_*``, ``announced_horizon_days``)."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def evaluate_vendor(
     policy: Policy = DEFAULT_POLICY,
 ) -> VendorEvaluation:
     exposures = lab_exposures(contracts, trigger.as_of)
-    findings = _findings(vendor_id, exposures, world, trigger, policy)
+    findings = _findings(vendor_id, exposures, world, trigger, policy, _firing_severities(states))
     new_states = dict(states)
     alerts = []
     for key_text in sorted(set(findings) | set(states)):
@@ -95,21 +97,35 @@ def _ended_because(
     return (f"{competitor_id} no longer reaches {vendor_id} enough for an alert",)
 
 
+def _firing_severities(states: Mapping[str, AlertState]) -> dict[str, Severity]:
+    return {key: s.severity for key, s in states.items() if s.status is AlertStatus.FIRING}
+
+
 def _findings(
-    vendor_id: str, exposures: Mapping[str, Exposure], world: World, trigger: Trigger, policy: Policy
+    vendor_id: str,
+    exposures: Mapping[str, Exposure],
+    world: World,
+    trigger: Trigger,
+    policy: Policy,
+    current: Mapping[str, Severity],
 ) -> dict[str, tuple[Assessment, Influence]]:
+    walk = InfluenceWalk(world.graph, world.orgs, trigger.as_of, world.limits)
+    by_competitor: dict[str, Influence | None] = {}
     found = {}
     for lab_id, exposure in exposures.items():
         for competitor_id in world.competitors.get(lab_id, ()):
             # A lab is never alerted about itself or its own group.
             if world.orgs.same_group(lab_id, competitor_id):
                 continue
-            influence = effective_influence(vendor_id, competitor_id, world.graph, world.orgs, trigger.as_of)
+            if competitor_id not in by_competitor:
+                by_competitor[competitor_id] = walk.influence(vendor_id, competitor_id)
+            influence = by_competitor[competitor_id]
             if influence is None:
                 continue
-            assessment = assess(influence, exposure, policy)
+            key = state_key(lab_id, competitor_id)
+            assessment = assess(influence, exposure, policy, current.get(key))
             if assessment is not None:
-                found[state_key(lab_id, competitor_id)] = (assessment, influence)
+                found[key] = (assessment, influence)
     return found
 
 

@@ -1,125 +1,204 @@
-"""Effective influence of a competitor's group over a vendor, as a pure function over the graph.
+"""Effective influence of a competitor's group over a vendor, through any chain of holdings or people.
 
-This version reads direct relationships (the group's own statements about the vendor) and people who
-sit at both. It is shaped to grow into chains of holdings: every figure is built from ``InfluencePath``s,
-so a multi-step path adds itself the same way a one-step path does.
+A pure function over the ownership graph, read upward from the vendor (``streams.paths``):
+
+- **Groups.** A subsidiary (declared ``parent_id``) counts as its parent: the competitor is its whole group.
+- **Control** (``streams.control``): an entity the group controls (> 50% of votes or board appointments)
+  is held whole: what it holds counts as the group's.
+- **Economic share**: the sum over every simple chain of shareholdings, from a member or controlled entity
+  down to the vendor, of the product of the shares along it. A chain stops at the first such node going
+  up, so nothing is counted twice; a cycle ends where a chain would revisit a node.
+- **Voting share, board seats, appointment rights**: what the group's members and controlled entities
+  hold in the vendor itself, counted separately from economic share (votes do not pass through a
+  minority stake).
+- **People**: a person with a board seat or senior post at the vendor and at a member or controlled entity.
+- **Ranges**: severity figures take each share's worst case (``share.high``); the ``*_low`` figures are the
+  same computation with every share's best case.
+- **Announced deals** count and mark what they touch provisional, until their horizon passes.
+
+Every figure is carried by ``InfluencePath``s / ``ControlLink``s / ``PersonLink``s, so a human can check it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
-from schemas.alert import Influence, InfluencePath, PathStep, PersonLink
-from schemas.events import Interest, InterestType, OwnershipStated, OwnershipStatus
-from streams.graph import Graph, Orgs, live_interests
+from schemas.alert import ControlLink, Influence, InfluencePath, PersonLink
+from schemas.events import InterestType
+from streams.control import MAJORITY, control_links, controlled_entities
+from streams.graph import Graph, Orgs
+from streams.paths import HIGH, LOW, Chain, Edge, Edges, Limits, chain_share, economic_chains, reaching, upward_region
+
+__all__ = ["BOARD_ROLES", "PERSON_ROLES", "InfluenceWalk", "Limits", "effective_influence"]
 
 BOARD_ROLES = frozenset({InterestType.BOARD_MEMBER, InterestType.BOARD_CHAIR})
 PERSON_ROLES = BOARD_ROLES | {InterestType.SENIOR_MANAGING_OFFICIAL}
-MAJORITY = 50.0
+DEFAULT_LIMITS = Limits()
 
 
 def effective_influence(
-    vendor_id: str, competitor_id: str, graph: Graph, orgs: Orgs, as_of: date | None = None
+    vendor_id: str,
+    competitor_id: str,
+    graph: Graph,
+    orgs: Orgs,
+    as_of: date | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> Influence | None:
     """How ``competitor_id``'s group reaches ``vendor_id``; ``None`` when it does not at all."""
-    group = orgs.group_of(competitor_id)
-    paths: list[InfluencePath] = []
-    economic_low = voting_low = 0.0
-    board_seats = 0
-    appointment_rights = board_majority = other_control = False
-    for statement in graph.statements(vendor_id):
-        if orgs.group_of(statement.interested_party_id) != group:
-            continue
-        interests = live_interests(statement, as_of)
-        if not interests:
-            continue
-        paths.append(_direct_path(statement, interests))
-        economic_low += (_share(interests, InterestType.SHAREHOLDING) or (0.0, 0.0))[0]
-        voting_low += (_share(interests, InterestType.VOTING_RIGHTS) or (0.0, 0.0))[0]
-        kinds = {i.type for i in interests}
-        # One party holds one seat, whether it is stated as member, chair or both.
-        board_seats += 1 if kinds & BOARD_ROLES else 0
-        appointment = [i for i in interests if i.type is InterestType.APPOINTMENT_OF_BOARD]
-        appointment_rights |= bool(appointment)
-        board_majority |= any(i.share is not None and i.share.high > MAJORITY for i in appointment)
-        other_control |= InterestType.OTHER_INFLUENCE_OR_CONTROL in kinds
-    people = person_links(vendor_id, group, graph, orgs, as_of)
-    if not paths and not people:
-        return None
-    return Influence(
-        economic_share=_capped(sum(p.economic_share for p in paths)),
-        economic_share_low=_capped(economic_low),
-        voting_share=_capped(sum(p.voting_share for p in paths)),
-        voting_share_low=_capped(voting_low),
-        board_seats=board_seats,
-        board_majority=board_majority,
-        appointment_rights=appointment_rights,
-        other_control=other_control,
-        people=people,
-        paths=tuple(paths),
-        provisional=any(s.provisional for p in paths for s in p.steps) or any(p.provisional for p in people),
-    )
+    return InfluenceWalk(graph, orgs, as_of, limits).influence(vendor_id, competitor_id)
 
 
-def person_links(
-    vendor_id: str, group: str, graph: Graph, orgs: Orgs, as_of: date | None
-) -> tuple[PersonLink, ...]:
-    """People who hold a board seat or senior post at the vendor and at a member of ``group``."""
-    links = []
-    for statement in graph.statements(vendor_id):
-        person = statement.interested_party_id
-        vendor_roles = _roles(statement, as_of)
-        if not vendor_roles or orgs.group_of(person) == group:
-            continue
-        for entity in sorted(graph.subjects_held_by(person)):
-            if entity == vendor_id or orgs.group_of(entity) != group:
+@dataclass(frozen=True)
+class Reach:
+    """What a group holds whole around one vendor, in one case (best or worst)."""
+
+    group: str
+    controlled: set[str]
+    chains: list[Chain]
+    direct: list[Edge]
+    """Edges into the vendor from the group's members and controlled entities."""
+    economic: float
+    voting: float
+    board: float
+    """Share of the vendor's board appointments the group holds, percent."""
+
+
+class InfluenceWalk:
+    """One evaluation's reading of the graph: edges parsed once and groups resolved once, shared by
+    every competitor asked about (an evaluation asks about several)."""
+
+    def __init__(self, graph: Graph, orgs: Orgs, as_of: date | None = None, limits: Limits = DEFAULT_LIMITS):
+        self.graph = graph
+        self.orgs = orgs
+        self.limits = limits
+        self.edges = Edges(graph, as_of, limits)
+        self._groups: dict[str, str] = {}
+        self._outside: dict[tuple[str, str], set[str]] = {}
+
+    def group_of(self, org_id: str) -> str:
+        group = self._groups.get(org_id)
+        if group is None:
+            group = self._groups[org_id] = self.orgs.group_of(org_id)
+        return group
+
+    def influence(self, vendor_id: str, competitor_id: str) -> Influence | None:
+        group = self.group_of(competitor_id)
+        worst, best = self.reach(vendor_id, group, HIGH), self.reach(vendor_id, group, LOW)
+        people = self.person_links(vendor_id, worst)
+        member = self.group_of(vendor_id) == group
+        if not (worst.chains or worst.direct or people or member):
+            return None
+        return _assemble(worst, best, people, self._control(vendor_id, worst, people), member)
+
+    def reach(self, vendor_id: str, group: str, case: int) -> Reach:
+        region = upward_region({vendor_id}, self.edges, self.limits.max_depth)
+        controlled = controlled_entities(region, self._is_member(group), self.edges, case)
+
+        def holds(node: str) -> bool:
+            return node in controlled or self.group_of(node) == group
+
+        relevant = reaching(region, {n for n in region.distance if holds(n)})
+        chains = list(economic_chains(vendor_id, holds, relevant, self.edges, self.limits.max_depth))
+        direct = [e for e in self.edges.into(vendor_id) if holds(e.holder)]
+        return Reach(
+            group=group,
+            controlled=controlled,
+            chains=chains,
+            direct=direct,
+            economic=_percent(sum(chain_share(c, case) for c in chains)),
+            voting=_percent(sum(e.votes[case] for e in direct if e.votes)),
+            board=_percent(sum(e.appointment[case] for e in direct if e.appointment)),
+        )
+
+    def person_links(self, vendor_id: str, worst: Reach) -> tuple[PersonLink, ...]:
+        """People with a board seat or senior post at the vendor and at an entity the group holds whole."""
+        links = []
+        for seat in self.edges.into(vendor_id):
+            person = seat.holder
+            if not _roles(seat) or self.group_of(person) == worst.group:
                 continue
-            other = graph.holders_of[entity][person]
-            competitor_roles = _roles(other, as_of)
-            if competitor_roles:
-                links.append(PersonLink(
-                    person_id=person,
-                    vendor_roles=vendor_roles,
-                    competitor_entity_id=entity,
-                    competitor_roles=competitor_roles,
-                    provisional=_provisional(statement) or _provisional(other),
-                ))
-    return tuple(links)
+            for entity in sorted(self.graph.subjects_held_by(person) - {vendor_id}):
+                post = self._post(person, entity)
+                if post is not None and self.held_whole(entity, worst):
+                    links.append(PersonLink(
+                        person_id=person, vendor_roles=_roles(seat), competitor_entity_id=entity,
+                        competitor_roles=_roles(post), provisional=seat.provisional or post.provisional,
+                    ))
+        return tuple(links)
+
+    def held_whole(self, entity: str, worst: Reach) -> bool:
+        """Whether the group holds ``entity`` whole: a member, or (worst case) controlled."""
+        if self.group_of(entity) == worst.group or entity in worst.controlled:
+            return True
+        return entity in self._controlled_above(entity, worst.group)
+
+    def _controlled_above(self, entity: str, group: str) -> set[str]:
+        key = (entity, group)
+        if key not in self._outside:
+            region = upward_region({entity}, self.edges, self.limits.max_depth)
+            self._outside[key] = controlled_entities(region, self._is_member(group), self.edges, HIGH)
+        return self._outside[key]
+
+    def _post(self, person: str, entity: str) -> Edge | None:
+        return next((e for e in self.edges.into(entity) if e.holder == person and _roles(e)), None)
+
+    def _is_member(self, group: str) -> Callable[[str], bool]:
+        return lambda node: self.group_of(node) == group
+
+    def _control(self, vendor_id: str, worst: Reach, people: tuple[PersonLink, ...]) -> tuple[ControlLink, ...]:
+        used = {c[0].holder for c in worst.chains} | {e.holder for e in worst.direct}
+        used |= {p.competitor_entity_id for p in people}
+        controlled = set(worst.controlled)
+        for entity in used - worst.controlled:
+            controlled |= self._outside.get((entity, worst.group), set())
+        return control_links(used, lambda n: n in controlled or self.group_of(n) == worst.group, controlled,
+                             self.edges)
 
 
-def _roles(statement: OwnershipStated, as_of: date | None) -> tuple[InterestType, ...]:
-    return tuple(sorted({i.type for i in live_interests(statement, as_of)} & PERSON_ROLES))
-
-
-def _direct_path(statement: OwnershipStated, interests: tuple[Interest, ...]) -> InfluencePath:
-    economic = _share(interests, InterestType.SHAREHOLDING)
-    voting = _share(interests, InterestType.VOTING_RIGHTS)
-    step = PathStep(
-        holder_id=statement.interested_party_id,
-        subject_id=statement.subject_id,
-        interests=tuple(i.type for i in interests),
-        share_low=economic[0] if economic else None,
-        share_high=economic[1] if economic else None,
-        provisional=_provisional(statement),
+def _assemble(worst: Reach, best: Reach, people: tuple[PersonLink, ...], control: tuple[ControlLink, ...],
+              member: bool) -> Influence:
+    paths = _paths(worst)
+    kinds = {k for e in worst.direct for k in e.kinds}
+    return Influence(
+        economic_share=worst.economic,
+        economic_share_low=best.economic,
+        voting_share=worst.voting,
+        voting_share_low=best.voting,
+        # One party holds one seat, whether it is stated as member, chair or both.
+        board_seats=sum(1 for e in worst.direct if set(e.kinds) & BOARD_ROLES),
+        board_majority=worst.board > MAJORITY,
+        appointment_rights=InterestType.APPOINTMENT_OF_BOARD in kinds,
+        other_control=InterestType.OTHER_INFLUENCE_OR_CONTROL in kinds,
+        group_member=member,
+        people=people,
+        paths=paths,
+        provisional=any(s.provisional for p in paths for s in p.steps) or any(p.provisional for p in people)
+        or any(c.provisional for c in control),
+        control=control,
     )
+
+
+def _paths(worst: Reach) -> tuple[InfluencePath, ...]:
+    chains = list(worst.chains)
+    # Votes, seats and rights with no economic share are one-step paths of their own.
+    chains += [(e,) for e in worst.direct if e.economic is None]
+    return tuple(_path(c) for c in chains)
+
+
+def _path(chain: Chain) -> InfluencePath:
+    votes = chain[0].votes if len(chain) == 1 else None
     return InfluencePath(
-        steps=(step,),
-        economic_share=economic[1] if economic else 0.0,
-        voting_share=voting[1] if voting else 0.0,
+        steps=tuple(e.step() for e in chain),
+        economic_share=_percent(chain_share(chain, HIGH)) if chain[-1].economic else 0.0,
+        voting_share=votes[HIGH] if votes else 0.0,
     )
 
 
-def _share(interests: tuple[Interest, ...], kind: InterestType) -> tuple[float, float] | None:
-    """(best case, worst case) of the interests of one kind in one statement."""
-    shares = [i.share for i in interests if i.type is kind and i.share is not None]
-    if not shares:
-        return None
-    return _capped(sum(s.low for s in shares)), _capped(sum(s.high for s in shares))
+def _roles(edge: Edge) -> tuple[InterestType, ...]:
+    return tuple(sorted(set(edge.kinds) & PERSON_ROLES))
 
 
-def _provisional(statement: OwnershipStated) -> bool:
-    return statement.status is OwnershipStatus.ANNOUNCED
-
-
-def _capped(value: float) -> float:
+def _percent(value: float) -> float:
     return round(min(value, 100.0), 6)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -10,6 +11,8 @@ from pydantic import TypeAdapter, ValidationError
 from schemas.api import LabExposure, VendorExposure
 from schemas.types import Id
 from streams.app import Worker
+from streams.explain import explain
+from streams.state import contracts_from_table
 
 _ID = TypeAdapter(Id)
 
@@ -24,6 +27,14 @@ def lab_exposure(lab_id: str, vendors: dict[str, Any] | None) -> LabExposure:
         conflicted_value_usd=sum(v.annual_value_usd for v in entries if v.conflicts),
         vendors=tuple(entries),
     )
+
+
+def _valid_id(value: str) -> bool:
+    try:
+        _ID.validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 def readiness(app: Any) -> str:
@@ -54,11 +65,22 @@ def register_pages(worker: Worker) -> None:
         # aiohttp takes the media type alone; the exposition format is UTF-8 by definition.
         return web.bytes(generate_latest(worker.registry), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
+    @app.page("/v1/vendors/{vendor_id}/influence")
+    @app.table_route(table=tables.contracts, match_info="vendor_id")
+    async def influence(web: Any, request: Any, vendor_id: str) -> Any:
+        lab_id = request.query.get("lab_id")
+        for name, value in (("vendor_id", vendor_id), ("lab_id", lab_id)):
+            if value is not None and not _valid_id(value):
+                return web.json({"error": f"{name} {value!r} is not a valid id"}, status=400)
+        explanation = explain(
+            vendor_id, worker.cache.world(), contracts_from_table(tables.contracts.get(vendor_id)),
+            lab_id=lab_id, as_of=datetime.now(UTC).date(), policy=worker.policy,
+        )
+        return web.json(explanation.model_dump(mode="json"))
+
     @app.page("/v1/labs/{lab_id}/exposure")
     @app.table_route(table=tables.exposure, match_info="lab_id")
     async def exposure(web: Any, request: Any, lab_id: str) -> Any:
-        try:
-            _ID.validate_python(lab_id)
-        except ValidationError:
+        if not _valid_id(lab_id):
             return web.json({"error": f"lab_id {lab_id!r} is not a valid id"}, status=400)
         return web.json(lab_exposure(lab_id, tables.exposure.get(lab_id)).model_dump(mode="json"))

@@ -14,12 +14,14 @@ from typing import Any
 from schemas.events import OrgDeclared, OwnershipStated
 from streams.evaluate import World
 from streams.graph import Graph, Orgs
+from streams.paths import Limits
 
 ORGS, COMPETITORS, OWNERSHIP = "orgs", "competitors", "ownership"
 
 
 class WorldCache:
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
+        self.limits = limits or Limits()
         self.orgs: dict[str, OrgDeclared] = {}
         self.competitors: dict[str, tuple[str, ...]] = {}
         self.holders: dict[str, dict[str, OwnershipStated]] = {}
@@ -27,7 +29,8 @@ class WorldCache:
 
     def world(self) -> World:
         """A view over the cache; read it without awaiting in between, as the evaluator does."""
-        return World(orgs=Orgs(self.orgs), graph=Graph(self.holders, self.held_by), competitors=self.competitors)
+        return World(orgs=Orgs(self.orgs), graph=Graph(self.holders, self.held_by), competitors=self.competitors,
+                     limits=self.limits)
 
     def apply(self, table: str, key: str, raw: Any) -> None:
         """The table entry ``key`` is now ``raw`` (``None`` when deleted)."""

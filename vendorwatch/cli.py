@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="run the seed story end to end on a local broker")
     demo.add_argument("--no-broker", action="store_true", help="do not start the local broker")
     demo.set_defaults(run=_demo)
+    explain = commands.add_parser("explain", help="how a lab's competitors reach a vendor, from a running worker")
+    explain.add_argument("lab_id")
+    explain.add_argument("vendor_id")
+    explain.add_argument("--worker-url", default=None, help="default: http://HTTP_HOST:HTTP_PORT from settings")
+    explain.add_argument("--json", action="store_true", help="print the API's JSON")
+    explain.set_defaults(run=_explain)
     schemas = commands.add_parser("schemas", help="JSON Schemas of the event contract")
     schemas_commands = schemas.add_subparsers(dest="schemas_command", required=True)
     export = schemas_commands.add_parser("export", help="write one JSON Schema per event type")
@@ -101,6 +107,29 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
     result: int = run_demo(settings, start_broker=not args.no_broker)
     return result
+
+
+def _explain(settings: Settings, args: argparse.Namespace) -> int:
+    import httpx
+
+    from schemas.api import InfluenceExplanation
+    from vendorwatch.explain_text import render
+
+    base = args.worker_url or f"http://{settings.http_host}:{settings.http_port}"
+    try:
+        response = httpx.get(f"{base}/v1/vendors/{args.vendor_id}/influence", params={"lab_id": args.lab_id},
+                             timeout=30)
+    except httpx.HTTPError as error:
+        print(f"vendorwatch: cannot reach the worker at {base}: {error}", file=sys.stderr)
+        return 1
+    if response.status_code != 200:
+        print(f"vendorwatch: worker answered {response.status_code}: {response.text}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(response.text)
+        return 0
+    print("\n".join(render(InfluenceExplanation.model_validate(response.json()), args.lab_id)))
+    return 0
 
 
 def _schemas_export(settings: Settings, args: argparse.Namespace) -> int:

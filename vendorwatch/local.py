@@ -29,6 +29,8 @@ from vendorwatch.settings import Settings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 KAFKA_SCRIPT = REPO_ROOT / "deploy" / "local" / "kafka.sh"
 STORY_DIR = Path(__file__).resolve().parent / "stories" / "seed"
+# A stack keeps test-speed retries unless the caller chose a schedule of its own.
+DEFAULT_SCHEDULE = Settings.model_fields["retry_schedule"].default
 
 
 def new_secret() -> str:
@@ -90,9 +92,13 @@ class Stack:
             "VENDORWATCH_WEBHOOK_SECRET": self.webhook_secret,
             "VENDORWATCH_ALLOW_INSECURE_HOSTS": "127.0.0.1,localhost",
             "VENDORWATCH_DISPATCHER_GROUP": self.dispatcher_group,
-            "VENDORWATCH_RETRY_INITIAL_S": "0.2",
-            "VENDORWATCH_RETRY_MAX_S": "2",
+            "VENDORWATCH_RETRY_SCHEDULE": self.settings.retry_schedule
+            if self.settings.retry_schedule != DEFAULT_SCHEDULE else "0.2s,0.5s,1s,2s",
+            "VENDORWATCH_RETRY_HORIZON_S": str(self.settings.retry_horizon_s),
+            "VENDORWATCH_SILENCES_TOPIC": self.settings.silences_topic,
         }
+        if self.settings.routing_file is not None:
+            overrides["VENDORWATCH_ROUTING_FILE"] = str(self.settings.routing_file)
         inherited = {k: v for k, v in os.environ.items() if not k.startswith("VENDORWATCH_")}
         return {**inherited, **overrides}
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, Json, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schemas.errors import ConfigError
@@ -39,6 +39,19 @@ class Settings(BaseSettings):
     announced_horizon_days: Annotated[int, Field(ge=1, le=3650)] = 365
     hysteresis_margin: Annotated[float, Field(ge=0, le=10)] = 1.0
 
+    # --- ingest (issue 7) ---
+    # Bearer tokens of `vendorwatch ingest`: name -> {"hash": "sha256:<hex>", "types": [event types or "*"]},
+    # JSON in the environment or a TOML table in the config file. Only hashes are stored; ingest/tokens.py
+    # checks each entry at start-up. Empty: every request is refused with 401.
+    ingest_tokens: Json[dict[str, Any]] | dict[str, Any] = Field(default_factory=dict)
+    ingest_port: Annotated[int, Field(ge=0, le=65535)] = 6068
+    # Largest request body accepted (413 above it), and the most events in one batch.
+    ingest_max_body_bytes: Annotated[int, Field(ge=1024, le=64 * 1024 * 1024)] = 1024 * 1024
+    ingest_max_batch: Annotated[int, Field(ge=1, le=10_000)] = 1000
+    # How long a request waits for the broker's acknowledgement of its events before answering 503.
+    ingest_publish_timeout_s: Annotated[float, Field(gt=0, le=300)] = 30.0
+    # --- end ingest ---
+
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=0, le=65535)] = 6066
     dispatcher_http_port: Annotated[int, Field(ge=0, le=65535)] = 6067
@@ -48,10 +61,20 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     allow_insecure_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     delivery_timeout_s: Annotated[float, Field(gt=0, le=300)] = 15.0
-    retry_initial_s: Annotated[float, Field(gt=0, le=3600)] = 1.0
-    retry_max_s: Annotated[float, Field(gt=0, le=86400)] = 300.0
-    retry_horizon_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 3600.0
+    # 28 h: room for the whole default schedule (5s, 5m, 30m, 2h, 5h, 10h, 10h ...), as Svix keeps trying.
+    retry_horizon_s: Annotated[float, Field(gt=0, le=7 * 86400)] = 28 * 3600.0
     dispatcher_group: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = "vendorwatch-dispatcher"
+    # --- delivery (issue 3) ---
+    # Receivers and routes beyond the default webhook (alerts/routing.py documents the TOML format).
+    routing_file: Path | None = None
+    # Delays between attempts after the immediate first one (units ms, s, m, h, d); the last repeats
+    # until the horizon. Default: the Standard Webhooks / Svix schedule. Parsed by alerts/schedule.py.
+    retry_schedule: Annotated[
+        str, Field(pattern=r"^\s*\d+(\.\d+)?(ms|s|m|h|d)?(\s*,\s*\d+(\.\d+)?(ms|s|m|h|d)?)*\s*$")
+    ] = "5s,5m,30m,2h,5h,10h"
+    retry_jitter: Annotated[float, Field(ge=0, le=0.5)] = 0.2
+    silences_topic: Annotated[str, Field(pattern=r"^[a-zA-Z0-9._-]{1,249}$")] = "vendorwatch.silences"
+    # --- end delivery ---
 
     @field_validator("allow_insecure_hosts", mode="before")
     @classmethod
@@ -105,8 +128,6 @@ class Settings(BaseSettings):
                 raise ValueError(
                     f"webhook_url: plain http to {parts.hostname!r} needs the host in allow_insecure_hosts"
                 )
-        if self.retry_max_s < self.retry_initial_s:
-            raise ValueError("retry_max_s: must not be below retry_initial_s")
         return self
 
 

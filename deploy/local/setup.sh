@@ -13,6 +13,9 @@ if ((${#need_apt[@]})); then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# Alertmanager (Debian's prometheus-alertmanager) backs the receiver tests.
+bash "$root/deploy/local/alertmanager.sh" install
+
 python=""
 for candidate in python3.11 python3; do
   if command -v "$candidate" >/dev/null 2>&1 &&

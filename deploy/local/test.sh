@@ -13,7 +13,11 @@ if ! bash deploy/local/kafka.sh status >/dev/null 2>&1; then
   bash deploy/local/kafka.sh start >/dev/null
   started=1
 fi
-cleanup() { [[ -z "$started" ]] || bash deploy/local/kafka.sh stop || true; }
+bash deploy/local/alertmanager.sh start >/dev/null
+cleanup() {
+  bash deploy/local/alertmanager.sh stop || true
+  [[ -z "$started" ]] || bash deploy/local/kafka.sh stop || true
+}
 trap cleanup EXIT
 echo "test: Apache Kafka broker: $(bash deploy/local/kafka.sh status 2>&1)"
 

@@ -45,8 +45,7 @@ def settings_for(sink: WebhookSink, group: str) -> Settings:
             "VENDORWATCH_WEBHOOK_SECRET": SECRET,
             "VENDORWATCH_ALLOW_INSECURE_HOSTS": "127.0.0.1",
             "VENDORWATCH_DISPATCHER_GROUP": group,
-            "VENDORWATCH_RETRY_INITIAL_S": "0.05",
-            "VENDORWATCH_RETRY_MAX_S": "0.2",
+            "VENDORWATCH_RETRY_SCHEDULE": "0.05s,0.2s",
             "VENDORWATCH_RETRY_HORIZON_S": "30",
             "VENDORWATCH_DELIVERY_TIMEOUT_S": "5",
         }

@@ -134,3 +134,65 @@ def test_share_ranges_show_best_and_worst_case() -> None:
     assert assessment is not None
     assert assessment.severity is Severity.HIGH  # the worst case decides
     assert "20-30% economic share" in assessment.reasons
+
+
+@pytest.mark.parametrize(
+    ("share", "current", "expected"),
+    [
+        pytest.param(24.5, None, Severity.MEDIUM, id="new-conflict-no-margin"),
+        pytest.param(24.5, Severity.HIGH, Severity.HIGH, id="high-kept-within-the-margin"),
+        pytest.param(24.0, Severity.HIGH, Severity.HIGH, id="high-kept-at-threshold-minus-margin"),
+        pytest.param(23.99, Severity.HIGH, Severity.MEDIUM, id="high-lost-below-the-margin"),
+        pytest.param(24.5, Severity.MEDIUM, Severity.MEDIUM, id="no-margin-upwards"),
+        pytest.param(25.0, Severity.MEDIUM, Severity.HIGH, id="escalates-at-the-threshold"),
+        pytest.param(49.5, Severity.HIGH, Severity.HIGH, id="margin-only-for-levels-reached"),
+        pytest.param(49.5, Severity.CRITICAL, Severity.CRITICAL, id="critical-kept-within-the-margin"),
+        pytest.param(4.5, Severity.LOW, Severity.LOW, id="low-kept-open-within-the-margin"),
+        pytest.param(3.99, Severity.LOW, None, id="resolves-below-the-margin"),
+        pytest.param(4.5, None, None, id="never-opens-below-5"),
+        pytest.param(9.5, Severity.CRITICAL, Severity.MEDIUM, id="a-big-drop-falls-through"),
+    ],
+)
+def test_hysteresis(share: float, current: Severity | None, expected: Severity | None) -> None:
+    assessment = assess(influence(economic=share), CONFIDENTIAL, current=current)
+    assert (assessment.severity if assessment else None) == expected
+
+
+def test_a_share_wobbling_around_25_percent_does_not_flap() -> None:
+    current: Severity | None = None
+    seen = []
+    for share in (25.2, 24.8, 25.1, 24.3, 25.0, 24.9):
+        assessment = assess(influence(economic=share), CONFIDENTIAL, current=current)
+        current = assessment.severity if assessment else None
+        seen.append(current)
+    assert seen == [Severity.HIGH] * 6
+
+
+@pytest.mark.parametrize(
+    ("share", "current", "expected"),
+    [
+        pytest.param(24.5, Severity.CRITICAL, Severity.CRITICAL, id="restricted-high-kept"),
+        pytest.param(49.5, Severity.CRITICAL, Severity.CRITICAL, id="restricted-stays-critical-through-high"),
+        pytest.param(23.0, Severity.CRITICAL, Severity.HIGH, id="restricted-drops-below-the-margin"),
+    ],
+)
+def test_hysteresis_with_restricted_data(share: float, current: Severity, expected: Severity) -> None:
+    assessment = assess(influence(economic=share), RESTRICTED, current=current)
+    assert assessment is not None and assessment.severity is expected
+    if share == 49.5:
+        # The share stands for "high" stepped up, not for control.
+        assert not any(reason.startswith("control") for reason in assessment.reasons)
+
+
+def test_hysteresis_margin_is_configurable_and_named_in_the_reasons() -> None:
+    assert assess(influence(economic=24.5), CONFIDENTIAL, Policy(hysteresis_margin=0), Severity.HIGH).severity \
+        is Severity.MEDIUM
+    kept = assess(influence(economic=22), CONFIDENTIAL, Policy(hysteresis_margin=5), Severity.HIGH)
+    assert kept is not None and kept.severity is Severity.HIGH
+    assert "within 5 points of 25%" in " / ".join(kept.reasons)
+
+
+def test_a_vendor_in_the_competitors_group_is_critical() -> None:
+    assessment = assess(Influence(group_member=True), CONFIDENTIAL)
+    assert assessment is not None and assessment.severity is Severity.CRITICAL
+    assert "belongs to the competitor's group" in assessment.reasons[0]

@@ -6,6 +6,8 @@ Each delivery is verified by the sink with the ``standardwebhooks`` reference li
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,15 @@ async def test_seed_story(broker_settings, tmp_path):
         assert holders == {"meta"}, "Accel and Index are not competitors of anyone and raise nothing"
         await wait_for_metric(stack, 'vendorwatch_open_alerts{severity="high"} 3.0')
         await wait_for_metric(stack, 'vendorwatch_open_alerts{severity="critical"} 1.0')
+        explained = subprocess.run(
+            [sys.executable, "-m", "vendorwatch.cli", "explain", "google", "scale-ai", "--worker-url", stack.api],
+            capture_output=True, text=True, check=False, env=stack.env(),
+        )
+        assert explained.returncode == 0, explained.stderr
+        explained = explained.stdout
+        assert "- meta (group meta) -> critical" in explained
+        assert "path: meta [shareholding 49%] -> scale-ai" in explained
+        assert "person: alexandr-wang (boardMember) also at meta (seniorManagingOfficial)" in explained
         conflicted = await stack.exposure("microsoft")
         assert conflicted["vendors"][0]["conflicts"][0]["competitor_id"] == "meta"
 

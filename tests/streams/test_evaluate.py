@@ -8,6 +8,7 @@ from schemas.alert import AlertStatus, Evidence, Severity, Transition
 from schemas.events import InterestType, Sensitivity
 from streams.contracts import ContractState, apply_contract_event
 from streams.evaluate import Trigger, World, evaluate_vendor, state_key
+from streams.influence import Limits
 from tests.support.builders import closed, graph, org, orgs, role, shareholding, signed, stated, terminated
 
 WORLD = World(
@@ -143,3 +144,32 @@ def test_every_lab_at_stake_is_evaluated() -> None:
     result = evaluate_vendor("scale-ai", both, world, {}, trigger())
     assert sorted(a.lab_id for a in result.alerts) == ["google", "openai"]
     assert len({a.alert_id for a in result.alerts}) == 2
+
+
+def test_a_share_wobbling_around_25_percent_does_not_flap() -> None:
+    states: dict = {}
+    transitions = []
+    for i, share in enumerate((25.5, 24.5, 25.2, 24.1, 25.0)):
+        world = World(orgs=WORLD.orgs, graph=graph(stated("scale-ai", "meta", shareholding(share))),
+                      competitors=WORLD.competitors)
+        result = evaluate_vendor("scale-ai", contracts(signed("g-1")), world, states, trigger(f"e-{i}"))
+        states = result.states
+        transitions += [(a.transition, a.severity) for a in result.alerts]
+    assert transitions == [(Transition.OPENED, Severity.HIGH)]
+
+
+def test_a_chain_through_a_holding_company_alerts() -> None:
+    world = World(
+        orgs=WORLD.orgs,
+        graph=graph(stated("holdco", "meta", shareholding(60)), stated("scale-ai", "holdco", shareholding(30))),
+        competitors=WORLD.competitors,
+    )
+    [alert] = evaluate_vendor("scale-ai", contracts(signed("g-1")), world, {}, trigger()).alerts
+    assert alert.severity is Severity.MEDIUM
+    assert [[s.holder_id for s in p.steps] for p in alert.influence.paths] == [["meta", "holdco"]]
+
+
+def test_world_limits_reach_the_walk() -> None:
+    chain = graph(stated("holdco", "meta", shareholding(60)), stated("scale-ai", "holdco", shareholding(30)))
+    shallow = World(orgs=WORLD.orgs, graph=chain, competitors=WORLD.competitors, limits=Limits(max_depth=1))
+    assert evaluate_vendor("scale-ai", contracts(signed("g-1")), shallow, {}, trigger()).alerts == []

@@ -184,10 +184,6 @@ def test_parent_cycle_terminates() -> None:
     assert influence is not None and influence.economic_share == 30
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "EVENTS.md counts influence 'through any chain of holdings'; effective_influence reads direct "
-    "statements only (its docstring says so)"
-))
 def test_chain_of_holdings_multiplies_through() -> None:
     g = graph(stated("holdco", "meta", shareholding(50)), stated("scale-ai", "holdco", shareholding(60)))
     influence = effective_influence("scale-ai", "meta", g, WORLD)

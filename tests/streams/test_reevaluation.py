@@ -11,7 +11,8 @@ from schemas import registry as names
 from schemas.alert import Alert
 from schemas.cloudevents import new_event
 from schemas.events import CompetitorsDeclared, InterestType
-from tests.support.builders import org, role, shareholding, signed, stated
+from streams.changes import after_statement
+from tests.support.builders import graph, org, role, shareholding, signed, stated, voting
 from tests.support.fold import Fold
 
 TYPES = {"CompetitorsDeclared": names.COMPETITORS_DECLARED, "ContractSigned": names.CONTRACT_SIGNED,
@@ -46,3 +47,39 @@ def test_a_person_joining_the_competitor_reaches_the_vendor_they_sit_at(feed: Fe
     feed(stated("scale-ai", "pat", role(InterestType.BOARD_MEMBER)))
     alerts = feed(stated("meta", "pat", role(InterestType.SENIOR_MANAGING_OFFICIAL)))
     assert [(a.competitor_id, a.severity.value) for a in alerts] == [("meta", "high")]
+
+
+def test_a_competitor_buying_a_holding_company_alerts_the_labs_at_its_vendors(feed: Feeder) -> None:
+    assert feed(stated("scale-ai", "holdco", shareholding(30))) == []
+    [alert] = feed(stated("holdco", "meta", shareholding(60), voting(60)))
+    assert (alert.vendor_id, alert.competitor_id, alert.severity.value) == ("scale-ai", "meta", "high")
+
+
+def test_control_of_an_entity_reaches_the_vendors_where_its_people_sit(feed: Feeder) -> None:
+    feed(stated("scale-ai", "pat", role(InterestType.BOARD_MEMBER)))
+    feed(stated("holdco", "pat", role(InterestType.SENIOR_MANAGING_OFFICIAL)))
+    [alert] = feed(stated("holdco", "meta", voting(60)))
+    assert (alert.vendor_id, alert.competitor_id, alert.severity.value) == ("scale-ai", "meta", "high")
+    assert alert.influence.people[0].competitor_entity_id == "holdco"
+
+
+def test_a_change_touches_only_what_lies_downstream() -> None:
+    g = graph(
+        stated("holdco", "meta", shareholding(60)),
+        stated("scale-ai", "holdco", shareholding(30)),
+        stated("turing", "scale-ai", shareholding(5)),
+        stated("labelbox", "accel", shareholding(10)),
+        stated("handshake", "pat", role(InterestType.BOARD_MEMBER)),
+    )
+    assert after_statement(g, stated("holdco", "meta", shareholding(60))) == {"holdco", "scale-ai", "turing"}
+    assert after_statement(g, stated("labelbox", "accel", shareholding(10))) == {"labelbox"}
+
+
+def test_people_at_a_changed_entity_bring_their_other_seats() -> None:
+    g = graph(
+        stated("scale-ai", "pat", role(InterestType.BOARD_MEMBER)),
+        stated("holdco", "pat", role(InterestType.SENIOR_MANAGING_OFFICIAL)),
+        stated("holdco", "meta", voting(60)),
+        stated("labelbox", "sam", role(InterestType.BOARD_MEMBER)),
+    )
+    assert after_statement(g, stated("holdco", "meta", voting(60))) == {"holdco", "scale-ai"}

@@ -46,13 +46,21 @@ def role(kind: InterestType, *, start: date | None = None, end: date | None = No
     return Interest(type=kind, start_date=start, end_date=end)
 
 
+def appoints(value: float) -> Interest:
+    """A right to appoint ``value`` percent of the board."""
+    return Interest(type=InterestType.APPOINTMENT_OF_BOARD, share=share(value))
+
+
 def stated(
     subject_id: str,
     party_id: str,
     *interests: Interest,
     status: OwnershipStatus = OwnershipStatus.COMPLETED,
+    stated_on: date | None = None,
+    effective: date | None = None,
 ) -> OwnershipStated:
-    return OwnershipStated(subject_id=subject_id, interested_party_id=party_id, status=status, interests=interests)
+    return OwnershipStated(subject_id=subject_id, interested_party_id=party_id, status=status, interests=interests,
+                           statement_date=stated_on, effective_date=effective)
 
 
 def closed(subject_id: str, party_id: str) -> OwnershipStated:
