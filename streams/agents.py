@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas import registry as names
+from schemas.alert import Evidence
 from schemas.cloudevents import CloudEvent, encode_structured, new_event
 from schemas.errors import InvalidEvent
 from schemas.events import (
@@ -27,12 +28,12 @@ from schemas.events import (
     OwnershipStated,
 )
 from streams.app import Worker
-from streams.changes import after_org_declared, after_statement
+from streams.changes import after_org_declared, after_statement, expiring_between
 from streams.contracts import apply_contract_event
 from streams.evaluate import Trigger, count_open, evaluate_vendor
 from streams.graph import apply_statement
 from streams.intake import Intake
-from streams.requests import coalesce, encode_request
+from streams.requests import coalesce, encode_evidence, encode_request
 from streams.shipments import add_shipment
 from streams.state import (
     contracts_from_table,
@@ -45,6 +46,9 @@ log = logging.getLogger(__name__)
 ALERT_SOURCE = "urn:vendorwatch:detector"
 CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
 GAUGE_REFRESH_S = 5.0
+EXPIRY_CHECK_S = 3600.0
+CLOCK_SOURCE = "urn:vendorwatch:clock"
+EXPIRY_TYPE = "vendorwatch.announced.expired"
 EVALUATION_BATCH = 500
 EVALUATION_WINDOW_S = 0.05
 INTERNAL_ERROR = "internal"
@@ -168,6 +172,27 @@ def register_agents(worker: Worker) -> None:
         metrics.recovering.set(1 if getattr(app, "in_recovery", False) else 0)
 
     app.timer(interval=GAUGE_REFRESH_S)(refresh_gauges)
+
+    last_expiry_check = [datetime.now(UTC).date() - timedelta(days=1)]
+
+    async def expire_announced_deals() -> None:
+        # No event announces that an announced deal lapsed: ask for the vendors it reached to be
+        # re-evaluated once its horizon has passed. Each worker asks only for the vendors it owns.
+        today = datetime.now(UTC).date()
+        world = worker.cache.world()
+        vendors = expiring_between(world.graph, world.limits.announced_horizon_days, last_expiry_check[0], today)
+        last_expiry_check[0] = today
+        evidence = Evidence(source=CLOCK_SOURCE, id=f"announced-expiry-{today.isoformat()}", type=EXPIRY_TYPE)
+        for vendor_id in sorted(v for v in vendors if owns(v)):
+            await topics.evaluations.send(key=vendor_id.encode(),
+                                          value=encode_evidence(vendor_id, evidence, datetime.now(UTC)))
+
+    def owns(vendor_id: str) -> bool:
+        topic = topics.evaluations.get_topic_name()
+        producer: Any = app.producer
+        return producer.key_partition(topic, vendor_id.encode()) in app.consumer.assignment()
+
+    app.timer(interval=EXPIRY_CHECK_S)(expire_announced_deals)
 
     @app.agent(topics.exposure_updates, name="exposure")
     async def exposure(stream: Any) -> None:

@@ -8,7 +8,9 @@ links that group to every other organisation where they sit, so those are re-eva
 
 from __future__ import annotations
 
-from schemas.events import OrgDeclared, OwnershipStated
+from datetime import date, timedelta
+
+from schemas.events import OrgDeclared, OwnershipStated, OwnershipStatus
 from streams.graph import Graph, Orgs, live_interests
 from streams.influence import PERSON_ROLES
 
@@ -50,3 +52,20 @@ def _people_at(graph: Graph, org: str) -> list[str]:
 def _has_post(graph: Graph, subject: str, party: str) -> bool:
     statement = graph.holders_of.get(subject, {}).get(party)
     return statement is not None and bool({i.type for i in live_interests(statement, None)} & PERSON_ROLES)
+
+
+def expiring_between(graph: Graph, horizon_days: int, after: date, until: date) -> set[str]:
+    """Vendors reached by announced deals whose horizon passed in (``after``, ``until``].
+
+    An announced deal expires by the calendar, with no event to say so: a timer asks for these
+    re-evaluations (``streams/paths.py`` drops the expired edge when they run).
+    """
+    horizon = timedelta(days=horizon_days)
+    changed = set()
+    for subject, holders in graph.holders_of.items():
+        for statement in holders.values():
+            stated_on = statement.statement_date or statement.effective_date
+            if statement.status is OwnershipStatus.ANNOUNCED and stated_on is not None \
+                    and after < stated_on + horizon + timedelta(days=1) <= until:
+                changed.add(subject)
+    return affected(graph, changed) if changed else set()

@@ -12,10 +12,14 @@ from streams.evaluate import Trigger
 
 
 def encode_request(vendor_id: str, cause: CloudEvent) -> bytes:
+    return encode_evidence(vendor_id, Evidence(source=cause.source, id=cause.id, type=cause.type), cause.time)
+
+
+def encode_evidence(vendor_id: str, evidence: Evidence, at: datetime | None) -> bytes:
     return json.dumps({
         "vendor_id": vendor_id,
-        "evidence": {"source": cause.source, "id": cause.id, "type": cause.type},
-        "at": cause.time.isoformat() if cause.time else None,
+        "evidence": evidence.model_dump(mode="json"),
+        "at": at.isoformat() if at else None,
     }).encode()
 
 

@@ -83,3 +83,20 @@ def test_people_at_a_changed_entity_bring_their_other_seats() -> None:
         stated("labelbox", "sam", role(InterestType.BOARD_MEMBER)),
     )
     assert after_statement(g, stated("holdco", "meta", voting(60))) == {"holdco", "scale-ai"}
+
+
+def test_announced_deals_reach_their_vendors_when_their_horizon_passes() -> None:
+    from datetime import date
+
+    from schemas.events import OwnershipStatus
+    from streams.changes import expiring_between
+    from tests.support.builders import graph
+
+    announced = stated("holdco", "meta", shareholding(60)).model_copy(
+        update={"status": OwnershipStatus.ANNOUNCED, "statement_date": date(2025, 1, 1)})
+    g = graph(announced, stated("scale-ai", "holdco", shareholding(30)))
+    # Expired from 2025-01-02 + 365 days on: the first day the walk ignores it.
+    first_expired = date(2026, 1, 2)
+    assert expiring_between(g, 365, date(2025, 12, 31), date(2026, 1, 1)) == set()
+    assert expiring_between(g, 365, date(2026, 1, 1), first_expired) == {"holdco", "scale-ai"}
+    assert expiring_between(g, 365, first_expired, date(2026, 1, 3)) == set(), "asked once, not every day"
