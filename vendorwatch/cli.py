@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from ingest import cli as ingest_cli
 from schemas.errors import ConfigError
 from vendorwatch.settings import Settings, load_settings
 
@@ -23,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs each request's full URL at INFO, and a receiver URL can carry a token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if args.command in {"demo", "publish"}:
+    if args.command in {"demo", "publish", "schemas"}:
         # Interactive commands print their own story; library chatter would drown it.
         for noisy in ("aiokafka", "streams.admin", "kafka"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
@@ -38,10 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     worker.set_defaults(run=_worker)
     dispatcher = commands.add_parser("dispatcher", help="deliver alerts to receivers")
     dispatcher.set_defaults(run=_dispatcher)
-    publish = commands.add_parser("publish", help="validate and publish newline-delimited CloudEvents")
-    publish.add_argument("files", nargs="+", metavar="FILE|-", help="NDJSON files, or - for standard input")
+    publish = commands.add_parser("publish", help="validate and publish CloudEvents from NDJSON or CSV files")
+    publish.add_argument("files", nargs="+", metavar="FILE|-", help="NDJSON or CSV files, or - for standard input")
     publish.add_argument("--dry-run", action="store_true", help="validate only, publish nothing")
-    publish.set_defaults(run=_publish)
+    ingest_cli.add_format_option(publish)
+    publish.set_defaults(run=ingest_cli.publish)
+    ingest_cli.register(commands)
     demo = commands.add_parser("demo", help="run the seed story end to end on a local broker")
     demo.add_argument("--no-broker", action="store_true", help="do not start the local broker")
     demo.set_defaults(run=_demo)
@@ -51,11 +54,14 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--worker-url", default=None, help="default: http://HTTP_HOST:HTTP_PORT from settings")
     explain.add_argument("--json", action="store_true", help="print the API's JSON")
     explain.set_defaults(run=_explain)
+    from alerts.cli import register as register_alerts
+    register_alerts(commands)
     schemas = commands.add_parser("schemas", help="JSON Schemas of the event contract")
     schemas_commands = schemas.add_subparsers(dest="schemas_command", required=True)
     export = schemas_commands.add_parser("export", help="write one JSON Schema per event type")
     export.add_argument("directory", nargs="?", type=Path, default=None)
     export.set_defaults(run=_schemas_export)
+    ingest_cli.register_schemas_check(schemas_commands)
     return parser
 
 
@@ -82,24 +88,6 @@ def _dispatcher(settings: Settings, args: argparse.Namespace) -> int:
         print(f"vendorwatch: bad setting {error}", file=sys.stderr)
         return 2
     return 0
-
-
-def _publish(settings: Settings, args: argparse.Namespace) -> int:
-    from vendorwatch.publish import publish, validate_lines
-
-    accepted_total = rejected_total = 0
-    for name in args.files:
-        lines = sys.stdin.buffer.readlines() if name == "-" else Path(name).read_bytes().splitlines()
-        accepted, rejected = validate_lines(lines)
-        for item in rejected:
-            print(f"{name}:{item.line}: rejected: {item.reason}", file=sys.stderr)
-        if accepted and not args.dry_run:
-            asyncio.run(publish(settings, accepted))
-        accepted_total += len(accepted)
-        rejected_total += len(rejected)
-    verb = "valid" if args.dry_run else "published"
-    print(f"{accepted_total} {verb}, {rejected_total} rejected", file=sys.stderr)
-    return 1 if rejected_total else 0
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
