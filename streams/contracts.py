@@ -16,6 +16,7 @@ from schemas.cloudevents import describe
 from schemas.errors import InvalidEventData
 from schemas.events import ContractAmended, ContractSigned, ContractTerminated, Sensitivity
 from schemas.types import Id, UsdAmount
+from streams.graph import in_force
 
 ContractEvent = ContractSigned | ContractAmended | ContractTerminated
 
@@ -34,13 +35,7 @@ class ContractState(BaseModel):
     terminated: bool = False
 
     def active(self, as_of: date | None) -> bool:
-        if self.terminated:
-            return False
-        if as_of is None:
-            return True
-        if self.start_date is not None and self.start_date > as_of:
-            return False
-        return self.end_date is None or self.end_date >= as_of
+        return not self.terminated and in_force(self.start_date, self.end_date, as_of)
 
 
 def apply_contract_event(

@@ -113,15 +113,17 @@ def live_interests(statement: OwnershipStated, as_of: date | None) -> tuple[Inte
     """Interests in force on ``as_of`` (all of them when unknown); none once the statement is closed."""
     if statement.status is OwnershipStatus.CLOSED:
         return ()
-    return tuple(i for i in statement.interests if _in_force(i, as_of))
+    return tuple(i for i in statement.interests if in_force(i.start_date, i.end_date, as_of))
 
 
-def _in_force(interest: Interest, as_of: date | None) -> bool:
+def in_force(start: date | None, end: date | None, as_of: date | None) -> bool:
+    """Whether a period from ``start`` to ``end`` (both inclusive, either open) covers ``as_of``
+    (always, when the day is unknown). Interests and contracts share this rule."""
     if as_of is None:
         return True
-    if interest.start_date is not None and interest.start_date > as_of:
+    if start is not None and start > as_of:
         return False
-    return interest.end_date is None or interest.end_date >= as_of
+    return end is None or end >= as_of
 
 
 def apply_statement(
