@@ -12,9 +12,11 @@ its due time. A crash between an attempt and its state write repeats that attemp
 Each receiver has its own lane (``alerts.lanes``) so one slow or dead receiver never delays another.
 A delivery that fails permanently or runs past the horizon goes to ``vendorwatch.alerts.deadletter``
 with ``vw-receiver`` and the last error; records that are not alert CloudEvents go to
-``vendorwatch.deadletter``. A receiver answering 410 is disabled until restart (metric, error log, and its
-deliveries dead-lettered). A record carrying ``vw-redeliver-to: <receiver>`` (``vendorwatch alerts
-redeliver``) is delivered again to that receiver only, under the same ``webhook-id``.
+``vendorwatch.deadletter``. A receiver answering 410 is disabled (error log, metric
+``vendorwatch_alert_receiver_disabled``, its deliveries dead-lettered) and stays disabled across restarts
+until ``vendorwatch alerts receiver enable NAME`` (``alerts.receiver_state``). A record carrying
+``vw-redeliver-to: <receiver>`` (``vendorwatch alerts redeliver``) is delivered again to that receiver
+only, under the same ``webhook-id``.
 """
 
 from __future__ import annotations
@@ -38,9 +40,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from alerts import record as rec
 from alerts.delivery import Clock, ReceiverGone, post
+from alerts.follow import by_key, follow_topic
 from alerts.lanes import STATEFUL_KINDS, Lane
 from alerts.metrics import DispatcherMetrics, build_dispatcher_metrics
 from alerts.pinning import PinnedTransport
+from alerts.receiver_state import ReceiverBook, ReceiverState, receivers_topic
+from alerts.receiver_state import encode as encode_receiver_state
 from alerts.receivers import alertmanager_request, build
 from alerts.record import Attempt, Delivery, Source
 from alerts.routing import Receiver, Routing, load_routing
@@ -134,7 +139,7 @@ class Dispatcher:
         kinds = {name: r.kind for name, r in self.routing.receivers.items()}
         self.metrics: DispatcherMetrics = build_dispatcher_metrics(registry, kinds)
         self.silences = SilenceBook()
-        self.disabled: dict[str, str] = {}
+        self.receiver_states = ReceiverBook()
         self._transport = transport or PinnedTransport(settings.allow_insecure_hosts, resolver)
         self._now = now
         self._rng: Jitter = rng or random.Random()  # noqa: S311 - jitter, not security
@@ -168,11 +173,13 @@ class Dispatcher:
                 await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _start_background(self) -> list[asyncio.Task[None]]:
-        loaded = asyncio.Event()
-        tasks = [asyncio.create_task(follow_silences(self.settings, self.silences, loaded), name="silences")]
+        silences, receivers = asyncio.Event(), asyncio.Event()
+        tasks = [asyncio.create_task(follow_silences(self.settings, self.silences, silences), name="silences"),
+                 asyncio.create_task(follow_topic(self.settings, receivers_topic(self.settings),
+                                                  by_key(self.receiver_states.apply), receivers), name="receivers")]
         with contextlib.suppress(TimeoutError):
-            # Silences set before a restart must hold before the first attempt.
-            await asyncio.wait_for(loaded.wait(), timeout=30)
+            # Silences and disabled receivers from before a restart must hold before the first attempt.
+            await asyncio.wait_for(asyncio.gather(silences.wait(), receivers.wait()), timeout=30)
         tasks += [asyncio.create_task(lane.run(), name=f"lane-{name}") for name, lane in self._lanes.items()]
         tasks += [asyncio.create_task(self._resend(r), name=f"resend-{r.name}")
                   for r in self.routing.receivers.values() if r.kind == "alertmanager"]
@@ -184,6 +191,9 @@ class Dispatcher:
                 raise RuntimeError(f"dispatcher task {task.get_name()} failed") from task.exception()
         for name, lane in self._lanes.items():
             self.metrics.pending.labels(receiver=name).set(len(lane.pending))
+            # From the followed topic, so an enable from the command line shows here within a poll.
+            gone = self.receiver_states.disabled(name) is not None
+            self.metrics.disabled.labels(receiver=name).set(1 if gone else 0)
 
     async def _poll_once(self, consumer: AIOKafkaConsumer) -> None:
         batch = await consumer.getmany(timeout_ms=200, max_records=500)
@@ -266,8 +276,9 @@ class Dispatcher:
         return updated
 
     def _decide_without_sending(self, receiver: Receiver, d: Delivery) -> Delivery | None:
-        if receiver.name in self.disabled:
-            return rec.closed(d, "failed", self.disabled[receiver.name])
+        gone = self.receiver_states.disabled(receiver.name)
+        if gone is not None:
+            return rec.closed(d, "failed", f"receiver disabled: {gone.reason}")
         if receiver.kind in STATEFUL_KINDS and d.sequence < self._latest.get((receiver.name, d.alert_id), 0):
             return rec.closed(d, "superseded", "a later transition of this alert replaced it")
         silence = self.silences.silencing(d.labels, self._now())
@@ -288,7 +299,7 @@ class Dispatcher:
             due = self.schedule.next_due(d.failures + 1, self._now(), exc.retry_after, self._rng)
             return rec.retry_or_expire(d, attempt, str(exc), due)
         except ReceiverGone as exc:
-            self._disable(receiver, str(exc))
+            await self._disable(receiver, str(exc))
             return rec.failed(d, self._observe(receiver, started, now, "permanent", str(exc)), str(exc))
         except PermanentDelivery as exc:
             return rec.failed(d, self._observe(receiver, started, now, "permanent", str(exc)), str(exc))
@@ -299,10 +310,17 @@ class Dispatcher:
         self.metrics.attempt(receiver.name, receiver.kind, result, seconds)
         return Attempt(at, result, detail, round(seconds, 4))
 
-    def _disable(self, receiver: Receiver, reason: str) -> None:
-        log.error("receiver %s (%s) answered 410 Gone: disabled until the routing is fixed and the dispatcher "
-                  "restarted; its alerts go to %s", receiver.name, receiver.kind, TOPIC_ALERTS_DEADLETTER)
-        self.disabled[receiver.name] = f"receiver disabled: {reason}"
+    async def _disable(self, receiver: Receiver, reason: str) -> None:
+        state = ReceiverState(receiver.name, True, reason, self._now())
+        assert self._producer is not None
+        # Written before acting on it: if the write fails the attempt is repeated (and answered 410 again),
+        # so a restarted dispatcher never forgets a receiver that asked not to be sent more.
+        await self._producer.send_and_wait(receivers_topic(self.settings), value=encode_receiver_state(state),
+                                           key=receiver.name.encode())
+        self.receiver_states.apply(receiver.name.encode(), encode_receiver_state(state))
+        log.error("receiver %s (%s) answered 410 Gone: disabled, its alerts go to %s; re-enable with "
+                  "'vendorwatch alerts receiver enable %s'", receiver.name, receiver.kind, TOPIC_ALERTS_DEADLETTER,
+                  receiver.name)
         self.metrics.disabled.labels(receiver=receiver.name).set(1)
 
     async def _finish(self, receiver: Receiver, d: Delivery) -> None:

@@ -80,7 +80,7 @@ def build_dispatcher_metrics(
         ),
         disabled=Gauge(
             "vendorwatch_alert_receiver_disabled",
-            "1 while a receiver is disabled because it answered 410 Gone; fix the config and restart.",
+            "1 while a receiver is disabled after a 410 Gone; 'vendorwatch alerts receiver enable' ends it.",
             ("receiver",),
             registry=registry,
         ),

@@ -1,9 +1,10 @@
 """The durable state of one delivery (one alert transition to one receiver), and its pure transitions.
 
 A ``Delivery`` is written to the dispatcher's compacted state topic (``<dispatcher_group>-deliveries``,
-key ``<receiver>/<webhook-id>``) before the alert's offset is committed and after every attempt, so a
-dispatcher killed at any moment restarts with every pending attempt and its due time. Transitions are
-plain functions ``(delivery, result, now) -> delivery``, tested without Kafka or HTTP.
+key ``<receiver>/<webhook-id>``, plus ``@<offset>`` for a redelivery) before the alert's offset is
+committed and after every attempt, so a dispatcher killed at any moment restarts with every pending
+attempt and its due time. Transitions are plain functions ``(delivery, result, now) -> delivery``,
+tested without Kafka or HTTP.
 
 Statuses::
 
@@ -61,7 +62,10 @@ class Delivery:
 
     @property
     def key(self) -> str:
-        return delivery_key(self.receiver, self.webhook_id)
+        """The state topic key. A redelivery gets its own (by the offset of the record asking for it), so
+        ``vendorwatch alerts show`` keeps the first delivery's attempts next to the redelivery's."""
+        base = delivery_key(self.receiver, self.webhook_id)
+        return f"{base}@{self.source.offset}" if self.redelivery else base
 
     @property
     def alert_id(self) -> str:

@@ -1,27 +1,31 @@
-"""Silences: operator-set, time-bounded label matchers that hold deliveries back, as Alertmanager's do.
+"""Silences: operator-set, time-bounded label matchers under which deliveries are dropped, as in Alertmanager.
 
 A silence lives in the compacted topic ``settings.silences_topic`` (key = silence id, value = JSON;
 expiring one rewrites it with ``ends_at`` = now), so every dispatcher sees the same silences and a
 restart keeps them. ``vendorwatch alerts silence`` writes them; the dispatcher follows the topic
-(``follow_silences``) and consults ``SilenceBook.silencing`` before each delivery attempt. A silenced
-delivery is recorded as ``silenced`` (visible in ``vendorwatch alerts show``), not dead-lettered.
+(``follow_silences``) and consults ``SilenceBook.silencing`` before each delivery attempt.
+
+A silenced delivery is dropped, not held: as Alertmanager drops notifications while a silence is active,
+the attempt is not made and the delivery ends as ``silenced`` (visible in ``vendorwatch alerts show``,
+counted in ``vendorwatch_alert_deliveries_total{outcome="silenced"}``, not dead-lettered). Holding
+would flood a receiver with stale transitions the moment a maintenance window ends. Expiring a silence
+lets later transitions through; one that was silenced can be sent on purpose with
+``vendorwatch alerts redeliver``. A retry already pending when a silence starts is dropped the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field, replace
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
+from alerts.follow import by_key, follow_topic, read_topic
 from alerts.routing import MATCH_LABELS, matches
-from streams.admin import topic_partitions
 from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,6 +45,19 @@ class Silence:
 
     def silences(self, labels: Mapping[str, str], now: float) -> bool:
         return self.active(now) and matches(self.matchers, labels)
+
+    def state(self, now: float) -> str:
+        """``pending`` (starts later), ``active`` or ``expired``, as Alertmanager names them."""
+        if now < self.starts_at:
+            return "pending"
+        return "active" if now < self.ends_at else "expired"
+
+
+def expire(silence: Silence, now: float) -> Silence:
+    """The silence ended at ``now`` (a pending one ends before it starts); an expired one is unchanged."""
+    if silence.ends_at <= now:
+        return silence
+    return replace(silence, starts_at=min(silence.starts_at, now), ends_at=now)
 
 
 def new_silence(matchers: Mapping[str, str | tuple[str, ...]], starts_at: float, duration_s: float,
@@ -90,30 +107,7 @@ class SilenceBook:
 
 async def follow_silences(settings: Settings, book: SilenceBook, loaded: asyncio.Event) -> None:
     """Read the silences topic from the start, set ``loaded`` once at its end, then keep following it."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        tps = await topic_partitions(settings, [settings.silences_topic])
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        while True:
-            batch = await consumer.getmany(timeout_ms=500)
-            for records in batch.values():
-                for record in records:
-                    book.apply(record.key, record.value)
-            if not loaded.is_set() and await _at_end(consumer, ends):
-                loaded.set()
-    finally:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
-
-
-async def _at_end(consumer: AIOKafkaConsumer, ends: Mapping[Any, int]) -> bool:
-    for tp, end in ends.items():
-        if await consumer.position(tp) < end:
-            return False
-    return True
+    await follow_topic(settings, settings.silences_topic, by_key(book.apply), loaded)
 
 
 async def write_silence(settings: Settings, silence: Silence) -> None:
@@ -128,12 +122,5 @@ async def write_silence(settings: Settings, silence: Silence) -> None:
 async def read_silences(settings: Settings) -> SilenceBook:
     """Every silence in the topic now (for the command line)."""
     book = SilenceBook()
-    loaded = asyncio.Event()
-    task = asyncio.create_task(follow_silences(settings, book, loaded))
-    try:
-        await asyncio.wait_for(loaded.wait(), timeout=30)
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    await read_topic(settings, settings.silences_topic, by_key(book.apply), timeout_s=30)
     return book

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from alerts.follow import by_key, read_topic
+from alerts.receiver_state import RECEIVERS_CONFIG, receivers_topic
 from alerts.record import Delivery, decode, encode
 from schemas.registry import TOPIC_ALERTS, TOPIC_DEADLETTER
 from streams.admin import ALERTS_DEADLETTER, TOPIC_ALREADY_EXISTS, ensure_topics, topic_partitions
@@ -31,8 +33,8 @@ def state_topic(settings: Settings) -> str:
 
 
 async def ensure_delivery_topics(settings: Settings) -> None:
-    """The alerts topics (as the worker makes them), the silences topic, and the state topic with as many
-    partitions as the alerts topic has, whatever ``topic_partitions`` says now."""
+    """The alerts topics (as the worker makes them), the silences and receiver-state topics, and the state
+    topic with as many partitions as the alerts topic has, whatever ``topic_partitions`` says now."""
     await ensure_topics(settings, [TOPIC_ALERTS, ALERTS_DEADLETTER, TOPIC_DEADLETTER])
     partitions = len(await topic_partitions(settings, [TOPIC_ALERTS]))
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
@@ -40,7 +42,8 @@ async def ensure_delivery_topics(settings: Settings) -> None:
     try:
         existing = set(await admin.list_topics())
         wanted = {state_topic(settings): (partitions, STATE_CONFIG),
-                  settings.silences_topic: (1, {"cleanup.policy": "compact"})}
+                  settings.silences_topic: (1, {"cleanup.policy": "compact"}),
+                  receivers_topic(settings): (1, RECEIVERS_CONFIG)}
         missing = [NewTopic(name, n, settings.topic_replication, topic_configs=cfg)
                    for name, (n, cfg) in wanted.items() if name not in existing]
         if missing:
@@ -102,3 +105,10 @@ def _apply(latest: dict[str, Delivery], key: bytes | None, value: bytes | None) 
         latest[key.decode()] = decode(value)
     except (ValueError, TypeError, KeyError):
         log.warning("ignoring an unreadable delivery state record %r", key)
+
+
+async def read_deliveries(settings: Settings) -> list[Delivery]:
+    """The latest state of every delivery the state topic holds now (for the command line)."""
+    latest: dict[str, Delivery] = {}
+    await read_topic(settings, state_topic(settings), by_key(lambda k, v: _apply(latest, k, v)))
+    return list(latest.values())

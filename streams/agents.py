@@ -8,11 +8,15 @@ evaluated on the worker that owns its contracts and alert state, whichever worke
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from faust import streams as faust_streams
 
 from schemas import registry as names
 from schemas.alert import Evidence
@@ -49,39 +53,67 @@ GAUGE_REFRESH_S = 5.0
 EXPIRY_CHECK_S = 3600.0
 CLOCK_SOURCE = "urn:vendorwatch:clock"
 EXPIRY_TYPE = "vendorwatch.announced.expired"
+INPUT_BATCH = 500
+INPUT_WINDOW_S = 0.02
 EVALUATION_BATCH = 500
 EVALUATION_WINDOW_S = 0.05
 INTERNAL_ERROR = "internal"
+
+
+def as_current(event: Any) -> None:
+    """Make ``event`` the one Faust's tables write changelog entries for (its partition).
+
+    take_events leaves the batch's last event current. Only this task's context variable is set: the
+    stream's own ``current_event`` attribute is shared with take_events' buffering task, and setting it
+    here made that task file a new record under an old event, losing the record.
+    """
+    faust_streams._current_event.set(weakref.ref(event))
 
 
 def register_agents(worker: Worker) -> None:
     app, topics, tables, metrics = worker.app, worker.topics, worker.tables, worker.metrics
     intake = Intake(worker)
 
-    async def request_evaluation(vendors: set[str], decoded: CloudEvent) -> None:
-        for vendor_id in sorted(vendors):
-            await topics.evaluations.send(key=vendor_id.encode(), value=encode_request(vendor_id, decoded))
-
     async def run_input(stream: Any, apply: Any) -> None:
-        async for event in stream.events():
-            decoded = await intake.accept(event)
-            if decoded is None:
-                continue
-            topic = event.message.topic
-            started = time.perf_counter()
-            try:
-                vendors = apply(decoded)
-            except InvalidEvent as error:
-                await intake.reject(event.message, error)
-                continue
-            except Exception as error:  # a bug must not stop the stream nor lose the event
-                log.exception("failed to apply %s/%s", decoded.source, decoded.id)
-                await intake.deadletter(event.message, f"internal error: {type(error).__name__}: {error}",
-                                        INTERNAL_ERROR)
-                continue
-            await request_evaluation(vendors, decoded)
-            intake.mark_applied(decoded, topic)
-            metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
+        # A batch at a time: events published together (Meta's stake and its new senior official) are
+        # all applied before their vendors are evaluated, so one transition names them all.
+        async for events in stream.take_events(INPUT_BATCH, within=INPUT_WINDOW_S):
+            reached: dict[str, list[CloudEvent]] = {}
+            applied: list[tuple[Any, CloudEvent]] = []
+            for event in events:
+                as_current(event)
+                decoded = await apply_one(event, apply)
+                if decoded is not None:
+                    applied.append((event, decoded[0]))
+                    for vendor_id in decoded[1]:
+                        reached.setdefault(vendor_id, []).append(decoded[0])
+            acks = [await topics.evaluations.send(key=vendor_id.encode(), value=encode_request(vendor_id, causes))
+                    for vendor_id, causes in sorted(reached.items())]
+            # Remember source+id only once the requests are on the broker: a crash before that replays
+            # the batch (applying is idempotent), and nothing is applied without being evaluated.
+            await asyncio.gather(*acks)
+            for event, decoded_event in applied:
+                as_current(event)
+                intake.mark_applied(decoded_event, event.message.topic)
+
+    async def apply_one(event: Any, apply: Any) -> tuple[CloudEvent, set[str]] | None:
+        decoded = await intake.accept(event)
+        if decoded is None:
+            return None
+        topic = event.message.topic
+        started = time.perf_counter()
+        try:
+            vendors: set[str] = apply(decoded)
+        except InvalidEvent as error:
+            await intake.reject(event.message, error)
+            return None
+        except Exception as error:  # a bug must not stop the stream nor lose the event
+            log.exception("failed to apply %s/%s", decoded.source, decoded.id)
+            await intake.deadletter(event.message, f"internal error: {type(error).__name__}: {error}",
+                                    INTERNAL_ERROR)
+            return None
+        metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
+        return decoded, vendors
 
     def apply_org(decoded: CloudEvent) -> set[str]:
         data = decoded.data
@@ -148,17 +180,22 @@ def register_agents(worker: Worker) -> None:
         result = evaluate_vendor(vendor_id, contracts_from_table(tables.contracts.get(vendor_id)), world,
                                  previous, trigger, worker.policy)
         metrics.evaluations.inc()
-        if result.states != previous:
-            tables.alert_state[vendor_id] = {k: s.to_json() for k, s in result.states.items()}
+        acks = []
         for alert in result.alerts:
             cloud_event = new_event(
                 id=f"{alert.alert_id}.{alert.sequence}", source=ALERT_SOURCE, type=names.ALERT, data=alert,
                 time=trigger.at, subject=f"{alert.lab_id}/{alert.vendor_id}/{alert.competitor_id}",
             )
-            await topics.alerts.send(key=alert.lab_id.encode(), value=encode_structured(cloud_event),
-                                     headers=CONTENT_TYPE)
+            acks.append(await topics.alerts.send(key=alert.lab_id.encode(), value=encode_structured(cloud_event),
+                                                 headers=CONTENT_TYPE))
             metrics.alert_transitions.labels(alert.transition.value, alert.severity.value).inc()
             log.info("alert %s %s: %s", alert.transition.value, alert.severity.value, alert.summary)
+        # The alerts must be on the broker before the state that says they were sent: otherwise a crash in
+        # between could leave the new state recovered and the transition never published. The other way
+        # round, a crash re-emits the same transition with the same ids, which receivers drop.
+        await asyncio.gather(*acks)
+        if result.states != previous:
+            tables.alert_state[vendor_id] = {k: s.to_json() for k, s in result.states.items()}
         for lab_id, view in result.exposures.items():
             update = {"lab_id": lab_id, "vendor_id": vendor_id, "entry": dump(view) if view else None}
             await topics.exposure_updates.send(key=lab_id.encode(), value=json.dumps(update).encode())
@@ -185,7 +222,7 @@ def register_agents(worker: Worker) -> None:
         evidence = Evidence(source=CLOCK_SOURCE, id=f"announced-expiry-{today.isoformat()}", type=EXPIRY_TYPE)
         for vendor_id in sorted(v for v in vendors if owns(v)):
             await topics.evaluations.send(key=vendor_id.encode(),
-                                          value=encode_evidence(vendor_id, evidence, datetime.now(UTC)))
+                                          value=encode_evidence(vendor_id, [evidence], datetime.now(UTC)))
 
     def owns(vendor_id: str) -> bool:
         topic = topics.evaluations.get_topic_name()

@@ -11,14 +11,18 @@ from schemas.cloudevents import CloudEvent
 from streams.evaluate import Trigger
 
 
-def encode_request(vendor_id: str, cause: CloudEvent) -> bytes:
-    return encode_evidence(vendor_id, Evidence(source=cause.source, id=cause.id, type=cause.type), cause.time)
+def encode_request(vendor_id: str, causes: Iterable[CloudEvent]) -> bytes:
+    """A request naming every input event of a batch that reached ``vendor_id``."""
+    causes = list(causes)
+    times = [c.time for c in causes if c.time is not None]
+    evidence = [Evidence(source=c.source, id=c.id, type=c.type) for c in causes]
+    return encode_evidence(vendor_id, evidence, max(times) if times else None)
 
 
-def encode_evidence(vendor_id: str, evidence: Evidence, at: datetime | None) -> bytes:
+def encode_evidence(vendor_id: str, evidence: Iterable[Evidence], at: datetime | None) -> bytes:
     return json.dumps({
         "vendor_id": vendor_id,
-        "evidence": evidence.model_dump(mode="json"),
+        "evidence": [e.model_dump(mode="json") for e in evidence],
         "at": at.isoformat() if at else None,
     }).encode()
 
@@ -34,9 +38,11 @@ def coalesce(requests: Iterable[bytes], as_of: date) -> dict[str, Trigger]:
     for raw in requests:
         request = json.loads(raw)
         vendor_id = request["vendor_id"]
-        cause = Evidence.model_validate(request["evidence"])
-        if cause not in evidence.setdefault(vendor_id, []):
-            evidence[vendor_id].append(cause)
+        named = evidence.setdefault(vendor_id, [])
+        for raw_cause in request["evidence"]:
+            cause = Evidence.model_validate(raw_cause)
+            if cause not in named:
+                named.append(cause)
         at = datetime.fromisoformat(request["at"]) if request["at"] else None
         previous = latest.get(vendor_id)
         latest[vendor_id] = at if previous is None or (at is not None and at > previous) else previous

@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.add_argument("--worker-url", default=None, help="default: http://HTTP_HOST:HTTP_PORT from settings")
     explain.add_argument("--json", action="store_true", help="print the API's JSON")
     explain.set_defaults(run=_explain)
+    from alerts.cli import register as register_alerts
+    register_alerts(commands)
     schemas = commands.add_parser("schemas", help="JSON Schemas of the event contract")
     schemas_commands = schemas.add_subparsers(dest="schemas_command", required=True)
     export = schemas_commands.add_parser("export", help="write one JSON Schema per event type")

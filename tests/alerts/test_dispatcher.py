@@ -13,6 +13,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from alerts import record as rec
 from alerts.dispatcher import REDELIVER_HEADER, Dispatcher, Record, run_dispatcher
+from alerts.receiver_state import ReceiverState
+from alerts.receiver_state import decode as decode_receiver_state
+from alerts.receiver_state import encode as encode_receiver_state
 from alerts.silences import new_silence
 from schemas import Alert, Exposure, Influence, encode_structured, new_event
 from schemas.errors import ConfigError
@@ -117,6 +120,7 @@ async def test_accept_saves_one_pending_delivery_per_receiver_and_never_twice(tm
     assert await d.accept([record(value)]) == []  # the same record read again after a crash
     again = await d.accept([record(value, offset=99, headers=[(REDELIVER_HEADER, b"pd")])])
     assert [(x.receiver, x.webhook_id, x.redelivery) for x in again] == [("pd", "evt-1", 1)]
+    assert again[0].key == "pd/evt-1@99"  # its own state record: the first delivery's attempts stay visible
 
 
 async def test_undecodable_records_go_to_the_deadletter_topic(tmp_path) -> None:
@@ -165,8 +169,30 @@ async def test_410_disables_the_receiver_and_tells_ops(tmp_path, caplog) -> None
     assert (await d.attempt(two)).status == "failed"
     assert len(handler.calls) == 1  # disabled: the second alert was not sent
     assert registry.get_sample_value("vendorwatch_alert_receiver_disabled", {"receiver": "default"}) == 1
-    assert [s["headers"]["vw-error-kind"] for s in d._producer.sent] == [b"failed", b"failed"]
+    state, *deadletters = d._producer.sent
+    # persisted before it is acted on, so a restarted dispatcher keeps the receiver disabled
+    assert state["topic"] == "vendorwatch-dispatcher-receivers" and state["key"] == b"default"
+    assert decode_receiver_state(state["value"]).disabled
+    assert [s["headers"]["vw-error-kind"] for s in deadletters] == [b"failed", b"failed"]
     assert any("410" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+
+
+async def test_a_receiver_disabled_before_a_restart_stays_disabled_until_enabled(tmp_path) -> None:
+    handler = answer(204)
+    d, registry = dispatcher(tmp_path, handler)
+    gone = ReceiverState("default", True, "webhook receiver answered 410", 1.0)
+    d.receiver_states.apply(b"default", encode_receiver_state(gone))  # as read back from the topic
+    (first,) = await d.accept([record(encode_structured(alert_event("e1")))])
+    assert (await d.attempt(first)).status == "failed" and handler.calls == []
+    d._check([])
+    assert registry.get_sample_value("vendorwatch_alert_receiver_disabled", {"receiver": "default"}) == 1
+
+    enabled = ReceiverState("default", False, "enabled by operator", 2.0, by="cli")
+    d.receiver_states.apply(b"default", encode_receiver_state(enabled))  # `vendorwatch alerts receiver enable`
+    d._check([])
+    assert registry.get_sample_value("vendorwatch_alert_receiver_disabled", {"receiver": "default"}) == 0
+    (second,) = await d.accept([record(encode_structured(alert_event("e2", "ep-2")), offset=8)])
+    assert (await d.attempt(second)).status == "delivered" and len(handler.calls) == 1
 
 
 async def test_a_silence_holds_the_delivery_back(tmp_path) -> None:

@@ -20,8 +20,8 @@ def cause(event_id: str, hour: int | None) -> object:
 
 
 def test_one_trigger_per_vendor_with_every_cause_in_order() -> None:
-    requests = [encode_request("scale-ai", cause("a", 14)), encode_request("turing", cause("b", 9)),
-                encode_request("scale-ai", cause("c", 15)), encode_request("scale-ai", cause("a", 14))]
+    requests = [encode_request("scale-ai", [cause("a", 14)]), encode_request("turing", [cause("b", 9)]),
+                encode_request("scale-ai", [cause("c", 15)]), encode_request("scale-ai", [cause("a", 14)])]
     triggers = coalesce(requests, TODAY)
     assert sorted(triggers) == ["scale-ai", "turing"]
     scale = triggers["scale-ai"]
@@ -31,6 +31,12 @@ def test_one_trigger_per_vendor_with_every_cause_in_order() -> None:
 
 
 def test_a_cause_without_time_does_not_hide_one_with_time() -> None:
-    triggers = coalesce([encode_request("scale-ai", cause("a", None)), encode_request("scale-ai", cause("b", 9)),
-                         encode_request("scale-ai", cause("c", None))], TODAY)
+    triggers = coalesce([encode_request("scale-ai", [cause("a", None)]), encode_request("scale-ai", [cause("b", 9)]),
+                         encode_request("scale-ai", [cause("c", None)])], TODAY)
     assert triggers["scale-ai"].at == datetime(2025, 6, 12, 9, tzinfo=UTC)
+
+
+def test_one_request_names_every_cause_of_a_batch() -> None:
+    [trigger] = coalesce([encode_request("scale-ai", [cause("a", 14), cause("b", 15)])], TODAY).values()
+    assert [e.id for e in trigger.evidence] == ["a", "b"]
+    assert trigger.at == datetime(2025, 6, 12, 15, tzinfo=UTC)
