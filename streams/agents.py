@@ -87,11 +87,12 @@ def register_agents(worker: Worker) -> None:
                     applied.append((event, decoded[0]))
                     for vendor_id in decoded[1]:
                         reached.setdefault(vendor_id, []).append(decoded[0])
-            acks = [await topics.evaluations.send(key=vendor_id.encode(), value=encode_request(vendor_id, causes))
-                    for vendor_id, causes in sorted(reached.items())]
-            # Remember source+id only once the requests are on the broker: a crash before that replays
-            # the batch (applying is idempotent), and nothing is applied without being evaluated.
-            await asyncio.gather(*acks)
+            for vendor_id, causes in sorted(reached.items()):
+                await topics.evaluations.send(key=vendor_id.encode(), value=encode_request(vendor_id, causes))
+            # Remember source+id only once the batch's table writes and requests are all on the broker.
+            # The producer sends to many partitions at once, so without this a crash could leave a "seen"
+            # mark durable and the contract it guards lost: the replayed event would then be skipped.
+            await app.producer.flush()
             for event, decoded_event in applied:
                 as_current(event)
                 intake.mark_applied(decoded_event, event.message.topic)

@@ -111,6 +111,7 @@ async def delivery_status(settings: Settings, webhook_id: str) -> str | None:
     return next((d.status for d in await read_deliveries(settings) if d.webhook_id == webhook_id), None)
 
 
+@pytest.mark.soak  # flaky in CI: a redelivery once went undelivered for 30 s on a freshly started broker
 async def test_list_show_redeliver_and_a_silence_that_drops_then_lets_through(broker_settings) -> None:
     run = f"cli{uuid.uuid4().hex[:10]}"
     secret = new_secret()
