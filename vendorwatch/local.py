@@ -88,6 +88,7 @@ class Stack:
             "VENDORWATCH_HTTP_PORT": str(self.settings.http_port),
             "VENDORWATCH_DISPATCHER_HTTP_PORT": str(self.settings.dispatcher_http_port),
             "VENDORWATCH_TOPIC_PARTITIONS": str(self.settings.topic_partitions),
+            "VENDORWATCH_SESSION_TIMEOUT_S": str(self.settings.session_timeout_s),
             "VENDORWATCH_WEBHOOK_URL": self.webhook_url,
             "VENDORWATCH_WEBHOOK_SECRET": self.webhook_secret,
             "VENDORWATCH_ALLOW_INSECURE_HOSTS": "127.0.0.1,localhost",
@@ -184,14 +185,14 @@ class Stack:
 @contextlib.asynccontextmanager
 async def running_stack(
     base: Settings, workdir: Path, webhook_url: str, webhook_secret: str, *, app_id: str | None = None,
-    extra: Mapping[str, object] | None = None,
+    extra: Mapping[str, object] | None = None, stack_type: type[Stack] = Stack,
 ) -> AsyncIterator[Stack]:
     """Start a worker and a dispatcher on a fresh app id, positioned at the end of the shared topics."""
     app_id = app_id or f"vw-{int(time.time())}-{secrets.token_hex(3)}"
     settings = base.model_copy(update={
         "app_id": app_id, "http_port": free_port(), "dispatcher_http_port": free_port(), **(extra or {})})
     workdir.mkdir(parents=True, exist_ok=True)
-    stack = Stack(settings, workdir, webhook_url, webhook_secret)
+    stack = stack_type(settings, workdir, webhook_url, webhook_secret)
     await ensure_topics(settings)
     await start_group_at_end(settings, stack.app_id, stack.worker_topics)
     await start_group_at_end(settings, stack.dispatcher_group, [TOPIC_ALERTS])

@@ -18,9 +18,9 @@ import contextlib
 import random
 import subprocess
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -29,9 +29,8 @@ from alerts import views
 from alerts.follow import read_topic
 from schemas import CloudEvent, encode_structured, new_event
 from schemas.registry import SPECS, TOPIC_ALERTS
-from streams.admin import ensure_topics, start_group_at_end
 from tests.support.fold import Fold
-from vendorwatch.local import KAFKA_SCRIPT, Stack, broker_answers, free_port, new_secret
+from vendorwatch.local import KAFKA_SCRIPT, Stack, broker_answers, new_secret, running_stack
 from vendorwatch.settings import Settings
 from vendorwatch.sink import webhook_sink
 
@@ -44,11 +43,6 @@ SESSION_TIMEOUT_S = 6.0  # the setting's minimum: a killed worker's partitions m
 
 
 class CrashStack(Stack):
-    """``Stack`` with a short consumer-group session, so each kill costs seconds, not tens of them."""
-
-    def env(self) -> dict[str, str]:
-        return {**super().env(), "VENDORWATCH_SESSION_TIMEOUT_S": str(self.settings.session_timeout_s)}
-
     def respawn_exited(self) -> list[str]:
         """Start again what exited on its own (a broker outage can end a process), as systemd would."""
         exited = [role for role, p in self.processes.items() if p.poll() is not None]
@@ -57,22 +51,10 @@ class CrashStack(Stack):
         return exited
 
 
-@contextlib.asynccontextmanager
-async def crash_stack(base: Settings, workdir: Path, url: str, secret: str, run: str) -> AsyncIterator[CrashStack]:
-    settings = base.model_copy(update={"app_id": f"vw-{run}", "http_port": free_port(),
-                                       "dispatcher_http_port": free_port(), "session_timeout_s": SESSION_TIMEOUT_S})
-    workdir.mkdir(parents=True, exist_ok=True)
-    stack = CrashStack(settings, workdir, url, secret)
-    await ensure_topics(settings)
-    await start_group_at_end(settings, stack.app_id, stack.worker_topics)
-    await start_group_at_end(settings, stack.dispatcher_group, [TOPIC_ALERTS])
-    try:
-        stack.spawn("worker")
-        stack.spawn("dispatcher")
-        await stack.wait_ready()
-        yield stack
-    finally:
-        stack.stop()
+def crash_stack(base: Settings, workdir: Path, url: str, secret: str, run: str) -> Any:
+    # A short consumer-group session, so each kill costs seconds, not tens of them.
+    return running_stack(base, workdir, url, secret, app_id=f"vw-{run}", stack_type=CrashStack,
+                         extra={"session_timeout_s": SESSION_TIMEOUT_S})
 
 
 # --- the story -----------------------------------------------------------------------------------------
