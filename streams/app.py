@@ -5,6 +5,7 @@ Nothing happens at import time; tests and the CLI each build their own app from 
 
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +79,15 @@ class Worker:
     policy: Policy
 
 
+def advertised_url(settings: Settings) -> str:
+    """Where other workers reach this one: table_route proxies a query to the owner of its partition."""
+    if settings.advertised_url:
+        return settings.advertised_url
+    wildcard = settings.http_host in {"0.0.0.0", "::", ""}  # noqa: S104 - compared, not bound
+    host = socket.gethostname() if wildcard else settings.http_host
+    return f"http://{host}:{settings.http_port}"
+
+
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Worker:
     registry = registry if registry is not None else CollectorRegistry()
     app = faust.App(
@@ -88,7 +98,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         autodiscover=False,
         web_enabled=True,
         web_host=settings.http_host,
+        web_bind=settings.http_host,
         web_port=settings.http_port,
+        canonical_url=advertised_url(settings),
         web_in_thread=False,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
@@ -96,7 +108,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
         processing_guarantee="at_least_once",
-        table_standby_replicas=0,
+        table_standby_replicas=settings.standby_replicas,
         # A single event per re-evaluation must reach the alert topic quickly; commit often.
         broker_commit_interval=0.5,
         # How long a crashed worker's partitions wait before another worker (or its restart) takes them.

@@ -55,7 +55,8 @@ def register_pages(worker: Worker) -> None:
     async def healthz(web: Any, request: Any) -> Any:
         status = readiness(app)
         worker.metrics.recovering.set(1 if status == "recovering" else 0)
-        body = {"status": status, "app_id": worker.settings.app_id}
+        body = {"status": status, "app_id": worker.settings.app_id,
+                "assigned_partitions": len(app.consumer.assignment()) if status != "starting" else 0}
         # 503 until partitions are assigned and tables recovered: a load balancer or a readiness probe
         # then sends no query to a worker that would answer from empty tables.
         return web.json(body, status=200 if status == "ok" else 503)

@@ -113,18 +113,26 @@ class Stack:
         internal = [internal_topic(self.settings, n) for n in ("evaluations", "exposure-updates")]
         return [*INPUT_TOPICS, *internal]
 
-    def spawn(self, role: str) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"{role}.log").open("ab")
+    def spawn(self, role: str, *, name: str | None = None,
+              env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+        """Start ``vendorwatch <role>``; ``name`` (default: the role) tells apart two of one role."""
+        name = name or role
+        log = (self.workdir / f"{name}.log").open("ab")
         process = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", "vendorwatch.cli", role], env=self.env(), stdout=log, stderr=subprocess.STDOUT,
-            cwd=self.workdir,
+            [sys.executable, "-m", "vendorwatch.cli", role], env={**self.env(), **(env or {})}, stdout=log,
+            stderr=subprocess.STDOUT, cwd=self.workdir,
         )
-        self.processes[role] = process
+        self.processes[name] = process
         return process
 
-    def kill(self, role: str) -> None:
+    def spawn_worker(self, name: str, http_port: int) -> subprocess.Popen[bytes]:
+        """One more worker in the same consumer group, with its own HTTP port and table directory."""
+        return self.spawn("worker", name=name, env={
+            "VENDORWATCH_HTTP_PORT": str(http_port), "VENDORWATCH_DATA_DIR": str(self.workdir / f"{name}-data")})
+
+    def kill(self, name: str) -> None:
         """SIGKILL, as a crash or an OOM kill would: no shutdown, no final commit."""
-        process = self.processes[role]
+        process = self.processes[name]
         process.kill()
         process.wait()
 

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     http_port: Annotated[int, Field(ge=0, le=65535)] = 6066
     dispatcher_http_port: Annotated[int, Field(ge=0, le=65535)] = 6067
     log_level: Annotated[str, Field(pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")] = "INFO"
+    # --- scale-out (issue 5) ---
+    # The URL other workers use to reach this one's HTTP API: a query for a lab whose partition another
+    # worker owns is proxied there. Default: http://<http_host>:<http_port> (the host name when
+    # http_host is a wildcard such as 0.0.0.0). Set it to the pod's stable DNS name under Kubernetes.
+    advertised_url: str | None = None
+    # Warm copies of other workers' table partitions: a takeover then needs no changelog replay.
+    standby_replicas: Annotated[int, Field(ge=0, le=3)] = 0
+    # --- end scale-out ---
 
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
@@ -91,6 +99,16 @@ class Settings(BaseSettings):
             if not host or not port.isdigit():
                 raise ValueError(f"expected host:port[,host:port...], got {value!r}")
         return value
+
+    @field_validator("advertised_url")
+    @classmethod
+    def _advertised_shape(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname or parts.port is None:
+            raise ValueError(f"expected http(s)://host:port, got {value!r}")
+        return value.rstrip("/")
 
     @field_validator("webhook_url")
     @classmethod
