@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import pytest
-from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
@@ -26,6 +25,7 @@ from alerts.store import ensure_delivery_topics, read_deliveries
 from schemas import Alert, Exposure, Influence, encode_structured, new_event
 from schemas.registry import TOPIC_ALERTS
 from streams.admin import start_group_at_end
+from tests.support.receiver import LoopbackReceiver
 from vendorwatch.local import new_secret
 from vendorwatch.settings import Settings, load_settings
 from vendorwatch.sink import webhook_sink
@@ -111,7 +111,6 @@ async def delivery_status(settings: Settings, webhook_id: str) -> str | None:
     return next((d.status for d in await read_deliveries(settings) if d.webhook_id == webhook_id), None)
 
 
-@pytest.mark.soak  # flaky in CI: a redelivery once went undelivered for 30 s on a freshly started broker
 async def test_list_show_redeliver_and_a_silence_that_drops_then_lets_through(broker_settings) -> None:
     run = f"cli{uuid.uuid4().hex[:10]}"
     secret = new_secret()
@@ -140,7 +139,9 @@ async def test_list_show_redeliver_and_a_silence_that_drops_then_lets_through(br
             assert rc == 2 and "no receiver named 'nobody'" in err
             rc, out, _ = await vendorwatch(env, "alerts", "redeliver", f"{run}-ep", "--receiver", "default")
             assert rc == 0 and opened.id in out
-            await eventually(lambda: _true(sink.attempts[opened.id] == 2))  # again, under the same webhook-id
+            # again, under the same webhook-id; 60 s: once, on a loaded CI machine with a freshly started broker,
+            # 30 s were not enough (not reproduced since in 7 runs on fresh brokers at load 7)
+            await eventually(lambda: _true(sink.attempts[opened.id] == 2), timeout=60)
             assert len(sink.unique()) == 1
             await eventually(lambda: _is(_delivered(settings, opened.id), 2))
             rc, out, _ = await vendorwatch(env, "alerts", "show", f"{run}-ep")
@@ -178,36 +179,12 @@ async def test_list_show_redeliver_and_a_silence_that_drops_then_lets_through(br
     assert sorted(sink.unique()) == sorted([opened.id, resolved.id])
 
 
-class Gone:
-    """A receiver that answers ``status`` (410 at first) and counts what it was sent."""
-
-    def __init__(self) -> None:
-        self.status = 410
-        self.ids: list[str] = []
-
-    async def __aenter__(self) -> Gone:
-        async def take(request: web.Request) -> web.Response:
-            self.ids.append(request.headers["webhook-id"])
-            return web.Response(status=self.status)
-
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", take)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}/hook"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.runner.cleanup()
-
-
 async def test_a_receiver_gone_with_410_stays_disabled_across_a_restart_until_enabled(broker_settings,
                                                                                       tmp_path) -> None:
     run = f"gone{uuid.uuid4().hex[:10]}"
     secret = new_secret()
     alerts = [transition(run, 1, "opened", "firing", "high", episode=f"ep{n}") for n in range(3)]
-    async with webhook_sink(secret) as sink, Gone() as gone:
+    async with webhook_sink(secret) as sink, LoopbackReceiver(status=410) as gone:
         routing = tmp_path / "routing.toml"
         routing.write_text(f'[receivers.gone]\nkind = "webhook"\nurl = "{gone.url}"\nsecrets = ["{secret}"]\n'
                            '[[routes]]\nreceiver = "gone"\n')

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiohttp import web
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
@@ -24,6 +23,7 @@ from alerts.store import ensure_delivery_topics
 from schemas import Alert, Exposure, Influence, encode_structured, new_event
 from schemas.registry import TOPIC_ALERTS
 from streams.admin import start_group_at_end
+from tests.support.receiver import LoopbackReceiver
 from vendorwatch.local import new_secret
 from vendorwatch.settings import load_settings
 from vendorwatch.sink import webhook_sink
@@ -44,30 +44,6 @@ def alertmanager() -> str:
             pytest.fail(message)
         pytest.skip(message)
     return AM
-
-
-class Capture:
-    """A loopback HTTP server keeping every JSON body it is posted."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        self.url = ""
-
-    async def __aenter__(self) -> Capture:
-        async def take(request: web.Request) -> web.Response:
-            self.bodies.append(json.loads(await request.read()))
-            return web.Response(status=202)
-
-        app = web.Application()
-        app.router.add_post("/{tail:.*}", take)
-        self.runner = web.AppRunner(app, access_log=None)
-        await self.runner.setup()
-        await web.TCPSite(self.runner, "127.0.0.1", 0).start()
-        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}/hook"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.runner.cleanup()
 
 
 def transition(run: str, n: int, transition: str, status: str, sequence: int):
@@ -109,7 +85,7 @@ async def eventually(check, timeout: float = 30.0):
 async def test_each_receiver_kind_gets_its_format(broker_settings, alertmanager, tmp_path) -> None:
     run = f"r{uuid.uuid4().hex[:10]}"
     secret = new_secret()
-    async with webhook_sink(secret) as sink, Capture() as slack, Capture() as pagerduty:
+    async with webhook_sink(secret) as sink, LoopbackReceiver() as slack, LoopbackReceiver() as pagerduty:
         routing = tmp_path / "routing.toml"
         routing.write_text(f"""
 [receivers.chat]
