@@ -24,6 +24,11 @@ def internal_topic(settings: Settings, name: str) -> str:
     return f"{settings.app_id}-{name}"
 
 
+def stream_topics(settings: Settings) -> list[str]:
+    """Everything the worker's consumer group consumes and commits (changelogs are read, never committed)."""
+    return [*INPUT_TOPICS, *(internal_topic(settings, n) for n in ("evaluations", "exposure-updates"))]
+
+
 def changelog_topic(settings: Settings, table: str) -> str:
     return f"{settings.app_id}-{table}-changelog"
 

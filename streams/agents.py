@@ -34,6 +34,7 @@ from schemas.events import (
 from streams.app import Worker
 from streams.changes import after_org_declared, after_statement, expiring_between
 from streams.contracts import apply_contract_event
+from streams.durability import durable
 from streams.evaluate import Trigger, count_open, evaluate_vendor
 from streams.graph import apply_statement
 from streams.intake import Intake
@@ -88,11 +89,12 @@ def register_agents(worker: Worker) -> None:
                     for vendor_id in decoded[1]:
                         reached.setdefault(vendor_id, []).append(decoded[0])
             for vendor_id, causes in sorted(reached.items()):
-                await topics.evaluations.send(key=vendor_id.encode(), value=encode_request(vendor_id, causes))
+                worker.pending.track(await topics.evaluations.send(
+                    key=vendor_id.encode(), value=encode_request(vendor_id, causes)))
             # Remember source+id only once the batch's table writes and requests are all on the broker.
             # The producer sends to many partitions at once, so without this a crash could leave a "seen"
             # mark durable and the contract it guards lost: the replayed event would then be skipped.
-            await app.producer.flush()
+            await durable(worker.pending)
             for event, decoded_event in applied:
                 as_current(event)
                 intake.mark_applied(decoded_event, event.message.topic)
@@ -174,6 +176,9 @@ def register_agents(worker: Worker) -> None:
             triggers = coalesce((e.message.value for e in events), datetime.now(UTC).date())
             for vendor_id, trigger in triggers.items():
                 await evaluate(vendor_id, trigger)
+            # The alert state and exposure updates on the broker before the requests are acknowledged:
+            # otherwise a crash could keep the request committed and lose the state that records the alert.
+            await durable(worker.pending)
 
     async def evaluate(vendor_id: str, trigger: Trigger) -> None:
         world = worker.cache.world()
@@ -187,8 +192,8 @@ def register_agents(worker: Worker) -> None:
                 id=f"{alert.alert_id}.{alert.sequence}", source=ALERT_SOURCE, type=names.ALERT, data=alert,
                 time=trigger.at, subject=f"{alert.lab_id}/{alert.vendor_id}/{alert.competitor_id}",
             )
-            acks.append(await topics.alerts.send(key=alert.lab_id.encode(), value=encode_structured(cloud_event),
-                                                 headers=CONTENT_TYPE))
+            acks.append(worker.pending.track(await topics.alerts.send(
+                key=alert.lab_id.encode(), value=encode_structured(cloud_event), headers=CONTENT_TYPE)))
             metrics.alert_transitions.labels(alert.transition.value, alert.severity.value).inc()
             log.info("alert %s %s: %s", alert.transition.value, alert.severity.value, alert.summary)
         # The alerts must be on the broker before the state that says they were sent: otherwise a crash in
@@ -199,7 +204,8 @@ def register_agents(worker: Worker) -> None:
             tables.alert_state[vendor_id] = {k: s.to_json() for k, s in result.states.items()}
         for lab_id, view in result.exposures.items():
             update = {"lab_id": lab_id, "vendor_id": vendor_id, "entry": dump(view) if view else None}
-            await topics.exposure_updates.send(key=lab_id.encode(), value=json.dumps(update).encode())
+            worker.pending.track(await topics.exposure_updates.send(key=lab_id.encode(),
+                                                                    value=json.dumps(update).encode()))
 
     async def refresh_gauges() -> None:
         # Recounted from the table rather than tracked per transition, so the gauge is right after a

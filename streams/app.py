@@ -6,7 +6,7 @@ Nothing happens at import time; tests and the CLI each build their own app from 
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import faust
@@ -15,8 +15,9 @@ from prometheus_client import CollectorRegistry
 from alerts.policy import Policy
 from schemas import registry as names
 from streams import world_cache
-from streams.admin import changelog_topic, internal_topic
+from streams.admin import changelog_topic, internal_topic, stream_topics
 from streams.config import limits_of, policy_of
+from streams.durability import PendingWrites, track_writes
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
 from streams.world_cache import WorldCache
@@ -77,6 +78,10 @@ class Worker:
     registry: CollectorRegistry
     cache: WorldCache
     policy: Policy
+    # Partitions the watchdog (streams/watchdog.py) found stalled -> seconds; /livez reports them.
+    stalled: dict[str, float] = field(default_factory=dict)
+    # Table writes and sends not yet acknowledged by the broker (streams/durability.py).
+    pending: PendingWrites = field(default_factory=PendingWrites)
 
 
 def advertised_url(settings: Settings) -> str:
@@ -123,10 +128,13 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
                     policy_of(settings))
     # Imported here: agents and pages close over the worker they are registered on.
     from streams.agents import register_agents
+    from streams.watchdog import register_watchdog
     from streams.web import register_pages
 
+    track_writes((getattr(tables, f.name) for f in fields(tables)), worker.pending)
     register_agents(worker)
     register_pages(worker)
+    register_watchdog(worker, frozenset(stream_topics(settings)))
 
     async def load_routing_metadata() -> None:
         # table_route hashes keys with the producer's metadata of the changelog topic; fetch it now

@@ -39,7 +39,8 @@ class Intake:
         if message.key != expected_key:
             # Partitioning must follow EVENTS.md's key, or the tables stop being co-partitioned:
             # send the record on to its right partition and judge it there.
-            await self._topics[topic].send(key=expected_key, value=message.value, headers=message.headers)
+            self._worker.pending.track(
+                await self._topics[topic].send(key=expected_key, value=message.value, headers=message.headers))
             log.info("re-keyed %s/%s on %s to %r", decoded.source, decoded.id, topic, decoded.key)
             return None
         seen = self._worker.tables.seen
@@ -60,7 +61,8 @@ class Intake:
     async def deadletter(self, message: Any, reason: str, kind: str) -> None:
         headers = deadletter_headers(reason, kind, message.topic, message.partition, message.offset,
                                      header_pairs(message.headers))
-        await self._worker.topics.deadletter.send(key=message.key, value=message.value, headers=headers)
+        self._worker.pending.track(
+            await self._worker.topics.deadletter.send(key=message.key, value=message.value, headers=headers))
         self._worker.metrics.events_rejected.labels(message.topic, kind).inc()
         log.warning("dead-lettered %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason)
 

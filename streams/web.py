@@ -61,6 +61,13 @@ def register_pages(worker: Worker) -> None:
         # then sends no query to a worker that would answer from empty tables.
         return web.json(body, status=200 if status == "ok" else 503)
 
+    @app.page("/livez")
+    async def livez(web: Any, request: Any) -> Any:
+        # Liveness, unlike /healthz (readiness): 503 only when partitions stopped making progress with
+        # records left (streams/watchdog.py); a restart cures that, a rebalance does not need one.
+        body = {"status": "stalled" if worker.stalled else "ok", "stalled_partitions": worker.stalled}
+        return web.json(body, status=503 if worker.stalled else 200)
+
     @app.page("/metrics")
     async def metrics(web: Any, request: Any) -> Any:
         # aiohttp takes the media type alone; the exposition format is UTF-8 by definition.

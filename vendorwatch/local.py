@@ -22,8 +22,8 @@ from pathlib import Path
 
 import httpx
 
-from schemas.registry import INPUT_TOPICS, TOPIC_ALERTS
-from streams.admin import ensure_topics, internal_topic, start_group_at_end, wait_caught_up
+from schemas.registry import TOPIC_ALERTS
+from streams.admin import ensure_topics, start_group_at_end, stream_topics, wait_caught_up
 from vendorwatch.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -89,6 +89,7 @@ class Stack:
             "VENDORWATCH_DISPATCHER_HTTP_PORT": str(self.settings.dispatcher_http_port),
             "VENDORWATCH_TOPIC_PARTITIONS": str(self.settings.topic_partitions),
             "VENDORWATCH_SESSION_TIMEOUT_S": str(self.settings.session_timeout_s),
+            "VENDORWATCH_STALL_TIMEOUT_S": str(self.settings.stall_timeout_s),
             "VENDORWATCH_WEBHOOK_URL": self.webhook_url,
             "VENDORWATCH_WEBHOOK_SECRET": self.webhook_secret,
             "VENDORWATCH_ALLOW_INSECURE_HOSTS": "127.0.0.1,localhost",
@@ -110,8 +111,7 @@ class Stack:
     @property
     def worker_topics(self) -> list[str]:
         """Everything the worker's group consumes: when all is committed, the worker is quiet."""
-        internal = [internal_topic(self.settings, n) for n in ("evaluations", "exposure-updates")]
-        return [*INPUT_TOPICS, *internal]
+        return stream_topics(self.settings)
 
     def spawn(self, role: str, *, name: str | None = None,
               env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:

@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     advertised_url: str | None = None
     # Warm copies of other workers' table partitions: a takeover then needs no changelog replay.
     standby_replicas: Annotated[int, Field(ge=0, le=3)] = 0
+    # A partition with records left whose committed offset has not moved for this long ends the worker
+    # (exit 70) so its supervisor restarts it (streams/watchdog.py); 0: never.
+    stall_timeout_s: Annotated[float, Field(ge=0, le=3600)] = 120.0
     # --- end scale-out ---
 
     webhook_url: str | None = None
@@ -98,6 +101,13 @@ class Settings(BaseSettings):
             host, _, port = server.strip().rpartition(":")
             if not host or not port.isdigit():
                 raise ValueError(f"expected host:port[,host:port...], got {value!r}")
+        return value
+
+    @field_validator("stall_timeout_s")
+    @classmethod
+    def _stall_timeout(cls, value: float) -> float:
+        if 0 < value < 10:
+            raise ValueError("0 (never) or at least 10 seconds: commits and rebalances take seconds")
         return value
 
     @field_validator("advertised_url")

@@ -1,0 +1,77 @@
+"""Knowing that a batch's writes are on the broker before the batch is acknowledged.
+
+Faust's ``producer.flush()`` is not a barrier: its buffer gives up after 0.1 s without a send, so a
+table write could still be queued when an agent went on to mark its events seen, and a SIGKILL then
+left the seen mark durable and the write lost (the crash test caught an ownership statement lost that
+way). Instead, every changelog write and every send an agent makes is tracked until the broker
+acknowledges it, and an agent awaits them all before its batch is acknowledged.
+
+A send that fails cannot be retried in place: ``take_events`` acknowledges a batch even when the agent
+raises, so the offsets would be committed over the loss. The worker exits instead, and its restart
+reprocesses the batch from the committed offsets (at-least-once; alert ids are stable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+EXIT_CODE = 70  # EX_SOFTWARE, as the watchdog
+
+
+class PendingWrites:
+    """Sends not yet acknowledged by the broker, and the first that failed."""
+
+    def __init__(self) -> None:
+        self._pending: set[asyncio.Future[Any]] = set()
+        self.failure: BaseException | None = None
+
+    def track(self, future: asyncio.Future[Any]) -> asyncio.Future[Any]:
+        if future.done():
+            self._done(future)
+            return future
+        self._pending.add(future)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, future: asyncio.Future[Any]) -> None:
+        self._pending.discard(future)
+        if not future.cancelled() and future.exception() is not None and self.failure is None:
+            self.failure = future.exception()
+
+    async def settled(self) -> None:
+        """Return once everything tracked so far is acknowledged; raise the first failure."""
+        while self._pending:
+            await asyncio.wait(list(self._pending))
+        if self.failure is not None:
+            raise self.failure
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+
+def track_writes(tables: Iterable[Any], pending: PendingWrites) -> None:
+    """Route each table's changelog sends through ``pending`` (Faust's Table calls ``self.send_changelog``)."""
+    for table in tables:
+        send = table.send_changelog
+
+        def tracked(*args: Any, _send: Any = send, **kwargs: Any) -> Any:
+            return pending.track(_send(*args, **kwargs))
+
+        table.send_changelog = tracked
+
+
+async def durable(pending: PendingWrites) -> None:
+    """Await every tracked write; on a failed one, end the process (see the module docstring)."""
+    try:
+        await pending.settled()
+    except Exception as error:  # any failed send: the batch must not be acknowledged
+        log.critical("a write was not acknowledged by the broker (%s: %s): exiting so a restart "
+                     "reprocesses the batch from the committed offsets", type(error).__name__, error)
+        logging.shutdown()
+        os._exit(EXIT_CODE)

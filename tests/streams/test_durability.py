@@ -1,0 +1,63 @@
+"""PendingWrites: a batch is durable only when every tracked send is acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from streams.durability import PendingWrites, track_writes
+
+
+async def test_settled_waits_for_every_tracked_send() -> None:
+    pending = PendingWrites()
+    loop = asyncio.get_running_loop()
+    first, second = loop.create_future(), loop.create_future()
+    pending.track(first)
+    pending.track(second)
+    waiter = asyncio.create_task(pending.settled())
+    first.set_result("offset 1")
+    await asyncio.sleep(0)
+    assert not waiter.done() and len(pending) == 1
+    second.set_result("offset 2")
+    await asyncio.wait_for(waiter, 1)
+    assert len(pending) == 0
+
+
+async def test_a_failed_send_is_raised_even_when_it_failed_before_anyone_waited() -> None:
+    pending = PendingWrites()
+    failed = asyncio.get_running_loop().create_future()
+    pending.track(failed)
+    failed.set_exception(TimeoutError("no leader for vendorwatch.ownership-changelog[0]"))
+    await asyncio.sleep(0)
+    with pytest.raises(TimeoutError, match="no leader"):
+        await pending.settled()
+
+
+async def test_an_already_acknowledged_send_is_not_waited_for() -> None:
+    pending = PendingWrites()
+    done = asyncio.get_running_loop().create_future()
+    done.set_result("offset 7")
+    assert pending.track(done) is done
+    await asyncio.wait_for(pending.settled(), 1)
+
+
+async def test_table_changelog_sends_are_tracked() -> None:
+    loop = asyncio.get_running_loop()
+
+    class Table:
+        def __init__(self) -> None:
+            self.sent: list[asyncio.Future[str]] = []
+
+        def send_changelog(self, partition: int | None, key: str, value: object) -> asyncio.Future[str]:
+            future: asyncio.Future[str] = loop.create_future()
+            self.sent.append(future)
+            return future
+
+    pending = PendingWrites()
+    table = Table()
+    track_writes([table], pending)
+    table.send_changelog(None, "scale-ai", {"meta": 49})
+    assert len(pending) == 1
+    table.sent[0].set_result("offset 3")
+    await asyncio.wait_for(pending.settled(), 1)
