@@ -81,9 +81,10 @@ def register_agents(worker: Worker) -> None:
         async for events in stream.take_events(INPUT_BATCH, within=INPUT_WINDOW_S):
             reached: dict[str, list[CloudEvent]] = {}
             applied: list[tuple[Any, CloudEvent]] = []
+            accepted: set[Any] = set()
             for event in events:
                 as_current(event)
-                decoded = await apply_one(event, apply)
+                decoded = await apply_one(event, apply, accepted)
                 if decoded is not None:
                     applied.append((event, decoded[0]))
                     for vendor_id in decoded[1]:
@@ -99,8 +100,8 @@ def register_agents(worker: Worker) -> None:
                 as_current(event)
                 intake.mark_applied(decoded_event, event.message.topic)
 
-    async def apply_one(event: Any, apply: Any) -> tuple[CloudEvent, set[str]] | None:
-        decoded = await intake.accept(event)
+    async def apply_one(event: Any, apply: Any, accepted: set[Any]) -> tuple[CloudEvent, set[str]] | None:
+        decoded = await intake.accept(event, accepted)
         if decoded is None:
             return None
         topic = event.message.topic

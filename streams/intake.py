@@ -26,7 +26,9 @@ class Intake:
                       worker.topics.data_shares)
         }
 
-    async def accept(self, event: Any) -> CloudEvent | None:
+    async def accept(self, event: Any, batch: set[Any] | None = None) -> CloudEvent | None:
+        """``batch``: identities accepted earlier in the same batch (marked seen only once it is durable),
+        so a repeat inside one batch is a duplicate too."""
         message = event.message
         topic = message.topic
         try:
@@ -44,9 +46,11 @@ class Intake:
             log.info("re-keyed %s/%s on %s to %r", decoded.source, decoded.id, topic, decoded.key)
             return None
         seen = self._worker.tables.seen
-        if decoded.identity in seen:
+        if decoded.identity in seen or (batch is not None and decoded.identity in batch):
             self._worker.metrics.events_duplicate.labels(topic).inc()
             return None
+        if batch is not None:
+            batch.add(decoded.identity)
         return decoded
 
     def mark_applied(self, decoded: CloudEvent, topic: str) -> None:
