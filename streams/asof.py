@@ -29,10 +29,11 @@ def lab_exposure(lab_id: str, vendors: Mapping[str, Any] | None, as_of: datetime
     )
 
 
-def parse_moment(text: str, name: str) -> datetime:
+def parse_moment(text: str, name: str, *, day_start: bool = False) -> datetime:
     """``text`` as an aware UTC datetime; raises ``InvalidArgument`` naming ``name`` when it is not one.
 
-    A bare date means the end of that day (UTC): "as of 2025-06-18" includes what happened on the 18th.
+    A bare date means the end of that day (UTC): "as of 2025-06-18" includes what happened on the 18th;
+    with ``day_start`` (the start of a window, ``--from``) it means the day's first moment.
     A timestamp without an offset is refused rather than guessed: a server's or a laptop's zone would
     silently move the answer by hours around an event such as Meta's stake (14:00Z).
     """
@@ -42,7 +43,7 @@ def parse_moment(text: str, name: str) -> datetime:
             day = date.fromisoformat(value)
         except ValueError:
             raise InvalidArgument(name, f"expected {MOMENT_HELP}, got {text!r}") from None
-        return datetime.combine(day, time.max, tzinfo=UTC)
+        return datetime.combine(day, time.min if day_start else time.max, tzinfo=UTC)
     try:
         moment = datetime.fromisoformat(value.replace("z", "Z").replace("Z", "+00:00"))
     except ValueError:

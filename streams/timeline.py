@@ -33,7 +33,7 @@ from schemas.events import (
     OrgDeclared,
     OwnershipStated,
 )
-from schemas.registry import TOPIC_CONTRACTS, TOPIC_ORGS, TOPIC_OWNERSHIP
+from schemas.registry import FACT_TOPICS
 from streams.asof import lab_exposure
 from streams.changes import after_org_declared, after_statement
 from streams.contracts import ContractState, apply_contract_event
@@ -43,8 +43,6 @@ from streams.paths import Limits
 from streams.state import dump
 from streams.world_cache import COMPETITORS, ORGS, OWNERSHIP, WorldCache
 
-FACT_TOPICS = (TOPIC_ORGS, TOPIC_OWNERSHIP, TOPIC_CONTRACTS)
-"""In this order, which also breaks ties in event time: an org is declared before it is owned or contracted."""
 AS_OF_SOURCE = "urn:vendorwatch:as-of"
 AS_OF_TYPE = "vendorwatch.as-of"
 
@@ -68,7 +66,7 @@ def fact_of(event: CloudEvent, topic: str, partition: int, offset: int, record_t
 
 
 @dataclass(frozen=True)
-class Transition:
+class RaisedAlert:
     """An alert transition the fold raised at ``at`` (replay reports them; it never publishes them)."""
 
     at: datetime
@@ -95,7 +93,7 @@ class Timeline:
     """lab -> every vendor it ever contracted with."""
     evaluated_at: dict[str, datetime] = field(default_factory=dict)
     seen: set[str] = field(default_factory=set)
-    transitions: list[Transition] = field(default_factory=list)
+    transitions: list[RaisedAlert] = field(default_factory=list)
     applied: int = 0
     duplicates: int = 0
     rejected: int = 0
@@ -154,7 +152,7 @@ class Timeline:
         result = self._evaluation(vendor_id, trigger)
         self.states[vendor_id] = result.states
         assert trigger.at is not None
-        self.transitions.extend(Transition(trigger.at, alert) for alert in result.alerts)
+        self.transitions.extend(RaisedAlert(trigger.at, alert) for alert in result.alerts)
         self.evaluated_at[vendor_id] = trigger.at
         for lab_id, view in result.exposures.items():
             if view is None:

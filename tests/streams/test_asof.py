@@ -32,3 +32,7 @@ def test_a_malformed_moment_names_the_parameter_and_the_expected_forms(text: str
 def test_a_timestamp_without_an_offset_is_refused_not_guessed() -> None:
     with pytest.raises(InvalidArgument, match="--from: a timestamp needs a UTC offset"):
         parse_moment("2025-06-15T12:00:00", "--from")
+
+
+def test_a_date_that_starts_a_window_means_its_first_moment() -> None:
+    assert parse_moment("2025-06-12", "--from", day_start=True) == datetime(2025, 6, 12, tzinfo=UTC)
