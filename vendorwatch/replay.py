@@ -44,7 +44,7 @@ def register(subparsers: Any) -> None:
                         help="apply facts up to this moment; a date means its end, UTC (default: now)")
     replay.add_argument("--group", help="consumer group (default: <APP_ID>-replay-<from>-<to>)")
     replay.add_argument("--lab", action="append", dest="labs", metavar="LAB_ID",
-                        help="show this lab's exposure (repeatable; default: every lab with a contract)")
+                        help="only this lab's transitions and exposure (repeatable; default: every lab)")
     replay.add_argument("--json", action="store_true", help="print the report as JSON")
     replay.add_argument("--serve", action="store_true",
                         help="then serve GET /v1/labs/{lab_id}/exposure[?as_of=] on HTTP_HOST:HTTP_PORT until stopped")

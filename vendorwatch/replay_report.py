@@ -66,7 +66,8 @@ class ReplayReport(BaseModel):
     truncated: tuple[str, ...] = ()
     """``topic[partition]@first-offset`` where retention deleted the start of the history."""
     transitions: tuple[ReportedAlert, ...] = ()
-    """What the worker would have raised within the window, in event-time order. None was published."""
+    """What the worker would have raised within the window (for the labs chosen), in event-time order.
+    None was published."""
     labs: tuple[LabExposure, ...] = ()
 
 
@@ -78,7 +79,7 @@ def report_of(timeline: Timeline, facts: list[Fact], window: Window, group: str,
         applied=timeline.applied, after_window=sum(1 for f in facts if f.at > window.end),
         duplicates=timeline.duplicates, rejected=timeline.rejected, unreadable=unreadable, truncated=truncated,
         transitions=tuple(ReportedAlert(at=t.at, alert=t.alert) for t in timeline.transitions
-                          if window.start is None or t.at >= window.start),
+                          if (window.start is None or t.at >= window.start) and (not labs or t.alert.lab_id in labs)),
         labs=tuple(timeline.exposure_at(lab, window.end) for lab in chosen),
     )
 

@@ -64,3 +64,11 @@ def test_the_report_between_stake_and_termination_shows_the_conflict() -> None:
     google = next(lab for lab in report.labs if lab.lab_id == "google")
     assert [(c.competitor_id, c.severity.value) for c in google.vendors[0].conflicts] == [("meta", "critical")]
     assert "    scale-ai: $200,000,000 (restricted); conflicts: meta critical" in render(report)
+
+
+def test_choosing_labs_narrows_the_transitions_too() -> None:
+    window = window_of(None, "2025-06-15", NOW)
+    all_facts = facts(SEED)
+    report = report_of(fold(all_facts, window.end), all_facts, window, "g", labs=["microsoft"])
+    assert [(t.alert.lab_id, t.alert.transition.value) for t in report.transitions] == [("microsoft", "opened")]
+    assert [lab.lab_id for lab in report.labs] == ["microsoft"]
