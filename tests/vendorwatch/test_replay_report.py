@@ -9,8 +9,9 @@ import pytest
 from schemas.errors import InvalidArgument
 from streams.timeline import fold
 from tests.streams.test_timeline import SEED, facts
-from vendorwatch.cli import main
+from vendorwatch.cli import _parser
 from vendorwatch.replay_report import Window, default_group, render, report_of, window_of
+from vendorwatch.settings import load_settings
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -22,10 +23,17 @@ def test_from_after_to_is_refused_naming_the_option() -> None:
     assert "after --to 2025-06-01" in str(caught.value)
 
 
+def replay_command(*argv: str) -> int:
+    """``vendorwatch replay ARGV`` through the CLI's parser, with default settings (not this environment's)."""
+    args = _parser().parse_args(["replay", *argv])
+    result: int = args.run(load_settings({}), args)
+    return result
+
+
 def test_the_command_exits_2_with_the_message(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["replay", "--from", "2025-07-01", "--to", "2025-06-01"]) == 2
+    assert replay_command("--from", "2025-07-01", "--to", "2025-06-01") == 2
     assert "vendorwatch replay: --from: 2025-07-01 is after --to 2025-06-01" in capsys.readouterr().err
-    assert main(["replay", "--to", "soon"]) == 2
+    assert replay_command("--to", "soon") == 2
     assert "vendorwatch replay: --to: expected an RFC 3339 timestamp" in capsys.readouterr().err
 
 
