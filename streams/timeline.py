@@ -116,9 +116,12 @@ class Timeline:
         self.seen.add(event.identity)
         self.applied += 1
         self.last_at = fact.at
+        reached = sorted(self._in_focus(vendors))
+        if not reached:
+            return
         trigger = Trigger(evidence=(Evidence(source=event.source, id=event.id, type=event.type),), at=fact.at,
                           as_of=fact.at.date())
-        for vendor_id in sorted(self._in_focus(vendors)):
+        for vendor_id in reached:
             self._evaluate(vendor_id, trigger)
 
     def exposure_at(self, lab_id: str, moment: datetime) -> LabExposure:
