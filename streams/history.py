@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.structs import ConsumerRecord
 
 from alerts.policy import Policy
@@ -51,6 +53,9 @@ class FactLog:
         """Records the worker dead-letters (not a CloudEvent, wrong topic, invalid data)."""
         self.truncated: dict[TopicPartition, int] = {}
         """Partitions whose first offsets were deleted by retention: history before them is lost."""
+        self.retention: dict[str, int] | None = None
+        """Fact topics that delete records (topic -> retention.ms), checked on the first read. A topic the
+        broker created itself, because a producer published before any worker ran, has the broker's default."""
 
     async def catch_up(self, timeout: float = READ_TIMEOUT_S) -> dict[TopicPartition, int]:
         """Read every record up to the topics' ends as they are now; returns those ends."""
@@ -59,6 +64,11 @@ class FactLog:
                                         enable_auto_commit=False, auto_offset_reset="earliest")
             await consumer.start()
             try:
+                if self.retention is None:
+                    self.retention = await finite_retention(self._settings)
+                    for topic, ms in sorted(self.retention.items()):
+                        log.warning("%s deletes records after %s (retention.ms=%d): as-of answers and replays "
+                                    "lose the history before that; see docs/replay.md", topic, _days(ms), ms)
                 ends = await self._read(consumer, timeout)
                 if self._group_id is not None:
                     await consumer.commit(ends)
@@ -111,6 +121,28 @@ class FactLog:
                 self.unreadable += 1
                 continue
             self.facts.append(fact_of(event, tp.topic, tp.partition, record.offset, record.timestamp))
+
+
+async def finite_retention(settings: Settings) -> dict[str, int]:
+    """The fact topics whose records are deleted after a time: topic -> retention.ms."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    await admin.start()
+    try:
+        responses = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, {"retention.ms": None}) for topic in FACT_TOPICS])
+    finally:
+        await admin.close()
+    found: dict[str, int] = {}
+    for response in responses:
+        for error_code, _, _, topic, entries in response.resources:
+            values = [int(value) for name, value, *_ in entries if name == "retention.ms" and value is not None]
+            if error_code == 0 and values and values[0] >= 0:
+                found[topic] = values[0]
+    return found
+
+
+def _days(ms: int) -> str:
+    return f"{ms / 86_400_000:g} days"
 
 
 def _exposure(facts: list[Fact], lab_id: str, moment: datetime, limits: Limits, policy: Policy) -> LabExposure:

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     if args.command in {"demo", "publish", "schemas", "replay"}:
         # Interactive commands print their own story; library chatter would drown it.
-        for noisy in ("aiokafka", "streams.admin", "kafka"):
+        for noisy in ("aiokafka", "streams.admin", "streams.history", "kafka"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
     result: int = args.run(settings, args)
     return result

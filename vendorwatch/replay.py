@@ -73,7 +73,7 @@ async def _replay(settings: Settings, args: argparse.Namespace, window: Window, 
     timeline = fold(facts, window.end, limits=limits_of(settings), policy=policy_of(settings))
     truncated = tuple(f"{tp.topic}[{tp.partition}]@{offset}" for tp, offset in sorted(history.truncated.items()))
     report = report_of(timeline, facts, window, group, unreadable=history.unreadable, truncated=truncated,
-                       labs=args.labs)
+                       retention=history.retention, labs=args.labs)
     print(report.model_dump_json(indent=2) if args.json else "\n".join(render(report)), flush=True)
     if args.serve:
         await serve(settings, facts, window)

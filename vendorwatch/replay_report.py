@@ -65,6 +65,8 @@ class ReplayReport(BaseModel):
     unreadable: int
     truncated: tuple[str, ...] = ()
     """``topic[partition]@first-offset`` where retention deleted the start of the history."""
+    retention: dict[str, int] = {}
+    """Fact topics that delete records after a time: topic -> retention.ms (history may be cut)."""
     transitions: tuple[ReportedAlert, ...] = ()
     """What the worker would have raised within the window (for the labs chosen), in event-time order.
     None was published."""
@@ -72,12 +74,14 @@ class ReplayReport(BaseModel):
 
 
 def report_of(timeline: Timeline, facts: list[Fact], window: Window, group: str, *, unreadable: int = 0,
-              truncated: tuple[str, ...] = (), labs: list[str] | None = None) -> ReplayReport:
+              truncated: tuple[str, ...] = (), retention: dict[str, int] | None = None,
+              labs: list[str] | None = None) -> ReplayReport:
     chosen = labs if labs else timeline.labs_with_contracts()
     return ReplayReport(
         group=group, window_start=window.start, window_end=window.end, facts_read=len(facts),
         applied=timeline.applied, after_window=sum(1 for f in facts if f.at > window.end),
         duplicates=timeline.duplicates, rejected=timeline.rejected, unreadable=unreadable, truncated=truncated,
+        retention=retention or {},
         transitions=tuple(ReportedAlert(at=t.at, alert=t.alert) for t in timeline.transitions
                           if (window.start is None or t.at >= window.start) and (not labs or t.alert.lab_id in labs)),
         labs=tuple(timeline.exposure_at(lab, window.end) for lab in chosen),
@@ -91,6 +95,8 @@ def render(report: ReplayReport) -> list[str]:
         f"replay {report.group}: {report.facts_read} facts read; {report.applied} applied up to "
         f"{_iso(report.window_end)}, {report.after_window} later, {report.duplicates} duplicates, "
         f"{report.rejected} rejected, {report.unreadable} unreadable",
+        *(f"warning: {topic} deletes records after {ms / 86_400_000:g} days (retention.ms={ms}); "
+          "set retention.ms=-1 to keep the history" for topic, ms in sorted(report.retention.items())),
         *(f"warning: history cut by retention at {cut}" for cut in report.truncated),
         f"transitions from {start} to {_iso(report.window_end)} (none was published):",
     ]

@@ -80,3 +80,14 @@ def test_choosing_labs_narrows_the_transitions_too() -> None:
     report = report_of(fold(all_facts, window.end), all_facts, window, "g", labs=["microsoft"])
     assert [(t.alert.lab_id, t.alert.transition.value) for t in report.transitions] == [("microsoft", "opened")]
     assert [lab.lab_id for lab in report.labs] == ["microsoft"]
+
+
+def test_a_fact_topic_that_deletes_records_is_warned_about() -> None:
+    window = window_of(None, "2025-06-15", NOW)
+    all_facts = facts(SEED)
+    report = report_of(fold(all_facts, window.end), all_facts, window, "g",
+                       retention={"vendorwatch.ownership": 604_800_000}, truncated=("vendorwatch.ownership[3]@12",))
+    lines = render(report)
+    assert ("warning: vendorwatch.ownership deletes records after 7 days (retention.ms=604800000); "
+            "set retention.ms=-1 to keep the history") in lines
+    assert "warning: history cut by retention at vendorwatch.ownership[3]@12" in lines
