@@ -41,6 +41,9 @@ class LabExposure(Frozen):
     annual_value_usd: UsdAmount
     conflicted_value_usd: UsdAmount
     vendors: tuple[VendorExposure, ...]
+    as_of: datetime | None = None
+    """Set when the view is of a past moment (``?as_of=``): what the facts known up to then implied;
+    ``None`` for the live view."""
 
 
 class LabSeverity(Frozen):

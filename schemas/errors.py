@@ -4,6 +4,7 @@ Every error the project raises on purpose derives from ``VendorwatchError``::
 
     VendorwatchError
     ├── ConfigError              a bad setting; names the setting; stops start-up
+    ├── InvalidArgument          a query parameter or command option that cannot be understood; names it
     ├── InvalidEvent             bad input; carries a readable reason; goes to the dead-letter topic
     │   ├── NotACloudEvent       not JSON, not an object, or a missing/invalid envelope attribute
     │   ├── UnknownEventType     a CloudEvent whose ``type`` this contract does not define
@@ -29,6 +30,15 @@ class ConfigError(VendorwatchError):
     def __init__(self, setting: str, problem: str) -> None:
         super().__init__(f"{setting}: {problem}")
         self.setting = setting
+        self.problem = problem
+
+
+class InvalidArgument(VendorwatchError):
+    """A query parameter or command-line option is malformed; ``name`` names it (``as_of``, ``--from``)."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"{name}: {problem}")
+        self.name = name
         self.problem = problem
 
 

@@ -26,6 +26,9 @@ TOPIC_ALERTS = "vendorwatch.alerts"
 TOPIC_DEADLETTER = "vendorwatch.deadletter"
 
 INPUT_TOPICS = (TOPIC_ORGS, TOPIC_OWNERSHIP, TOPIC_CONTRACTS, TOPIC_DATA_SHARES)
+FACT_TOPICS = (TOPIC_ORGS, TOPIC_OWNERSHIP, TOPIC_CONTRACTS)
+"""The low-volume input topics whose history replay and as-of queries fold (all but data shipments), in an
+order that also breaks ties in event time: an org is declared before it is owned or contracted."""
 
 ORG_DECLARED = "vendorwatch.org.declared.v1"
 COMPETITORS_DECLARED = "vendorwatch.competitors.declared.v1"

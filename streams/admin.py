@@ -8,7 +8,7 @@ import logging
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from schemas.registry import INPUT_TOPICS, TOPIC_ALERTS, TOPIC_DEADLETTER
+from schemas.registry import FACT_TOPICS, INPUT_TOPICS, TOPIC_ALERTS, TOPIC_DEADLETTER
 from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -17,6 +17,7 @@ ALERTS_DEADLETTER = "vendorwatch.alerts.deadletter"
 GLOBAL_TABLES = ("orgs", "competitors", "ownership")
 PARTITIONED_TABLES = ("contracts", "alert-state", "shipments", "seen", "exposure")
 COMPACTED = {"cleanup.policy": "compact"}
+KEPT = {"retention.ms": "-1"}
 TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
 
 
@@ -47,6 +48,9 @@ def required_topics(settings: Settings) -> dict[str, dict[str, str]]:
     plain = [*INPUT_TOPICS, TOPIC_ALERTS, TOPIC_DEADLETTER, ALERTS_DEADLETTER,
              internal_topic(settings, "evaluations"), internal_topic(settings, "exposure-updates")]
     topics: dict[str, dict[str, str]] = {name: {} for name in plain}
+    for name in FACT_TOPICS:
+        # The facts are the history replay and as-of queries fold (streams/history.py): low volume, kept.
+        topics[name] = KEPT
     for table in (*GLOBAL_TABLES, *PARTITIONED_TABLES):
         topics[changelog_topic(settings, table)] = COMPACTED
     return topics

@@ -19,8 +19,9 @@ def after_org_declared(orgs: Orgs, graph: Graph, declared: OrgDeclared, own_vend
     """A new parent moves the org and its subsidiaries between groups: everything they hold, and every
     vendor the org itself contracts with (``own_vendors``, from its exposure view), may now be judged
     differently. ``orgs`` is the state before the declaration."""
-    after = Orgs({**orgs.by_id, declared.org_id: declared})
-    members = orgs.descendants(declared.org_id) | after.descendants(declared.org_id)
+    # The org's subsidiaries are the orgs whose parent chain reaches it; its own parent_id is not on
+    # those chains below it, so they are the same before and after the declaration.
+    members = orgs.descendants(declared.org_id)
     return affected(graph, members) | own_vendors
 
 

@@ -5,28 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import TypeAdapter, ValidationError
 
-from schemas.api import LabExposure, VendorExposure
+from schemas.errors import InvalidArgument
 from schemas.types import Id
 from streams.app import Worker
+from streams.asof import lab_exposure, parse_moment
 from streams.explain import explain
+from streams.history import FactLog
 from streams.state import contracts_from_table
 
 _ID = TypeAdapter(Id)
-
-
-def lab_exposure(lab_id: str, vendors: dict[str, Any] | None) -> LabExposure:
-    """The lab's view, vendors sorted by value at stake (largest first)."""
-    entries = sorted((VendorExposure.model_validate(v) for v in (vendors or {}).values()),
-                     key=lambda v: (-v.annual_value_usd, v.vendor_id))
-    return LabExposure(
-        lab_id=lab_id,
-        annual_value_usd=sum(v.annual_value_usd for v in entries),
-        conflicted_value_usd=sum(v.annual_value_usd for v in entries if v.conflicts),
-        vendors=tuple(entries),
-    )
 
 
 def _valid_id(value: str) -> bool:
@@ -50,6 +41,7 @@ def readiness(app: Any) -> str:
 
 def register_pages(worker: Worker) -> None:
     app, tables = worker.app, worker.tables
+    history = FactLog(worker.settings)  # read on demand, for ?as_of= only
 
     @app.page("/healthz")
     async def healthz(web: Any, request: Any) -> Any:
@@ -91,4 +83,18 @@ def register_pages(worker: Worker) -> None:
     async def exposure(web: Any, request: Any, lab_id: str) -> Any:
         if not _valid_id(lab_id):
             return web.json({"error": f"lab_id {lab_id!r} is not a valid id"}, status=400)
+        if "as_of" in request.query:
+            return await exposure_as_of(web, lab_id, request.query["as_of"])
         return web.json(lab_exposure(lab_id, tables.exposure.get(lab_id)).model_dump(mode="json"))
+
+    async def exposure_as_of(web: Any, lab_id: str, text: str) -> Any:
+        # Folded from the retained fact topics (streams/history.py), not from this worker's tables.
+        try:
+            moment = parse_moment(text, "as_of")
+        except InvalidArgument as error:
+            return web.json({"error": str(error)}, status=422)
+        try:
+            answer = await history.exposure_as_of(lab_id, moment, worker.cache.limits, worker.policy)
+        except (KafkaError, TimeoutError, LookupError) as error:
+            return web.json({"error": f"cannot read the fact topics: {error}"}, status=503)
+        return web.json(answer.model_dump(mode="json"))

@@ -23,19 +23,20 @@ class WorldCache:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
         self.orgs: dict[str, OrgDeclared] = {}
+        self.children: dict[str, set[str]] = {}
         self.competitors: dict[str, tuple[str, ...]] = {}
         self.holders: dict[str, dict[str, OwnershipStated]] = {}
         self.held_by: dict[str, set[str]] = {}
 
     def world(self) -> World:
         """A view over the cache; read it without awaiting in between, as the evaluator does."""
-        return World(orgs=Orgs(self.orgs), graph=Graph(self.holders, self.held_by), competitors=self.competitors,
-                     limits=self.limits)
+        return World(orgs=Orgs(self.orgs, self.children), graph=Graph(self.holders, self.held_by),
+                     competitors=self.competitors, limits=self.limits)
 
     def apply(self, table: str, key: str, raw: Any) -> None:
         """The table entry ``key`` is now ``raw`` (``None`` when deleted)."""
         if table == ORGS:
-            _put(self.orgs, key, None if raw is None else OrgDeclared.model_validate(raw))
+            self._set_org(key, None if raw is None else OrgDeclared.model_validate(raw))
         elif table == COMPETITORS:
             _put(self.competitors, key, None if raw is None else tuple(raw))
         elif table == OWNERSHIP:
@@ -47,6 +48,7 @@ class WorldCache:
         """Replace everything cached from ``table`` (after a recovery that loaded state wholesale)."""
         if table == ORGS:
             self.orgs.clear()
+            self.children.clear()
         elif table == COMPETITORS:
             self.competitors.clear()
         else:
@@ -54,6 +56,18 @@ class WorldCache:
             self.held_by.clear()
         for key, raw in items:
             self.apply(table, key, raw)
+
+    def _set_org(self, org_id: str, org: OrgDeclared | None) -> None:
+        previous = self.orgs.get(org_id)
+        if previous is not None and previous.parent_id is not None:
+            siblings = self.children.get(previous.parent_id)
+            if siblings is not None:
+                siblings.discard(org_id)
+                if not siblings:
+                    del self.children[previous.parent_id]
+        _put(self.orgs, org_id, org)
+        if org is not None and org.parent_id is not None:
+            self.children.setdefault(org.parent_id, set()).add(org_id)
 
     def _set_holders(self, subject: str, raw: Mapping[str, Any]) -> None:
         for party in self.holders.pop(subject, {}):

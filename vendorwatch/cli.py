@@ -1,4 +1,4 @@
-"""The ``vendorwatch`` command: worker, dispatcher, publish, demo, schemas."""
+"""The ``vendorwatch`` command: worker, dispatcher, publish, demo, schemas, replay."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs each request's full URL at INFO, and a receiver URL can carry a token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    if args.command in {"demo", "publish", "schemas"}:
+    if args.command in {"demo", "publish", "schemas", "replay"}:
         # Interactive commands print their own story; library chatter would drown it.
-        for noisy in ("aiokafka", "streams.admin", "kafka"):
+        for noisy in ("aiokafka", "streams.admin", "streams.history", "kafka"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
     result: int = args.run(settings, args)
     return result
@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     explain.set_defaults(run=_explain)
     from alerts.cli import register as register_alerts
     register_alerts(commands)
+    from vendorwatch.replay import register as register_replay
+    register_replay(commands)
     schemas = commands.add_parser("schemas", help="JSON Schemas of the event contract")
     schemas_commands = schemas.add_subparsers(dest="schemas_command", required=True)
     export = schemas_commands.add_parser("export", help="write one JSON Schema per event type")

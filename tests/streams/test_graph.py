@@ -138,3 +138,20 @@ def test_closed_statement_leaves_the_graph() -> None:
 
 def test_orgs_default_is_empty() -> None:
     assert Orgs().group_of("x") == "x"
+
+
+def test_descendants_stop_at_the_parent_depth_limit_as_group_of_does() -> None:
+    from streams.graph import MAX_PARENT_DEPTH
+
+    chain = [org(f"o{i}", f"o{i - 1}" if i else None) for i in range(MAX_PARENT_DEPTH + 5)]
+    found = orgs(*chain).descendants("o0")
+    assert found == {f"o{i}" for i in range(MAX_PARENT_DEPTH + 1)}
+
+
+def test_descendants_from_a_given_children_index_match_the_derived_one() -> None:
+    from streams.graph import Orgs
+
+    declared = orgs(org("alphabet"), org("google", "alphabet"), org("deepmind", "google"), org("meta"))
+    given = Orgs(declared.by_id, {"alphabet": {"google"}, "google": {"deepmind"}})
+    for org_id in ("alphabet", "google", "deepmind", "meta", "undeclared"):
+        assert given.descendants(org_id) == declared.descendants(org_id)

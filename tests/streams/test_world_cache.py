@@ -46,3 +46,18 @@ def test_rebuild_replaces_everything_from_one_table() -> None:
     cache.rebuild(OWNERSHIP, [("turing", holders(stated("turing", "accel", shareholding(3))))])
     assert set(cache.holders) == {"turing"}
     assert cache.held_by == {"accel": {"turing"}}
+
+
+def test_children_index_follows_a_parent_change_and_a_delete() -> None:
+    cache = WorldCache()
+    cache.apply(ORGS, "alphabet", dump(org("alphabet")))
+    cache.apply(ORGS, "google", dump(org("google", "alphabet")))
+    cache.apply(ORGS, "deepmind", dump(org("deepmind", "google")))
+    assert cache.world().orgs.descendants("alphabet") == {"alphabet", "google", "deepmind"}
+    cache.apply(ORGS, "google", dump(org("google", "meta")))  # a (hypothetical) sale of Google to Meta
+    assert cache.world().orgs.descendants("alphabet") == {"alphabet"}
+    assert cache.world().orgs.descendants("meta") == {"meta", "google", "deepmind"}
+    cache.apply(ORGS, "deepmind", None)
+    assert cache.children == {"meta": {"google"}}, "no empty entries are left behind"
+    cache.rebuild(ORGS, [("x", dump(org("x", "y")))])
+    assert cache.children == {"y": {"x"}}
