@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -102,11 +103,27 @@ class Story:
         return [opened, escalated, resolved]
 
 
-def expected_ids(setup: list[CloudEvent], phases: list[list[CloudEvent]]) -> set[str]:
+def expected_ids(setup: list[CloudEvent], phases: list[list[CloudEvent]]) -> dict[str, tuple[str, str]]:
+    """The worker's alert event ids (``alert_id.sequence``) the story must produce -> (lab, vendor)."""
     fold = Fold()
     fold.feed(setup)
     alerts = [a for phase in phases for a in fold.feed(phase)]
-    return {f"{a.alert_id}.{a.sequence}" for a in alerts}  # the worker's alert event id
+    return {f"{a.alert_id}.{a.sequence}": (a.lab_id, a.vendor_id) for a in alerts}
+
+
+async def what_the_worker_believes(stack: CrashStack, about: dict[str, tuple[str, str]]) -> str:
+    """For a failure message: the worker's own explanation of each vendor with a lost transition."""
+    lines = []
+    async with httpx.AsyncClient() as client:
+        for lab, vendor in sorted(set(about.values())):
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                answer = await client.get(f"{stack.api}/v1/vendors/{vendor}/influence", params={"lab_id": lab})
+                verdicts = [(c["competitor_id"], (c.get("influence") or {}).get("economic_share"), c["severities"])
+                            for c in answer.json()["competitors"]]
+                exposure = await client.get(f"{stack.api}/v1/labs/{lab}/exposure")
+                held = [v for v in exposure.json()["vendors"] if v["vendor_id"] == vendor]
+                lines.append(f"{lab}/{vendor}: influence {verdicts}; exposure view {held}")
+    return "\n".join(lines)
 
 
 # --- doing things to the stack ---------------------------------------------------------------------------
@@ -215,16 +232,22 @@ async def test_sigkilled_worker_and_a_restarted_broker_lose_no_transition(broker
             # phase 3: resolved, the worker killed once more
             kills += await publish_while_killing(stack, phases[2], rng)
             await settle(stack, exits)
-            await sink.wait_for(expected, timeout=60)
+            try:
+                await sink.wait_for(set(expected), timeout=60)
+            except TimeoutError:
+                missing = {i: expected[i] for i in set(expected) - {d.webhook_id for d in sink.deliveries}}
+                print(f"\nlost {sorted(missing)}; the worker believes:\n"
+                      f"{await what_the_worker_believes(stack, missing)}")
+                raise
             records = await worker_records(stack.settings, run)
 
     ours = list(sink.deliveries)
     unique = {d.webhook_id for d in ours}
-    lost = expected - unique
+    lost = set(expected) - unique
     print(f"\nworker crash test: sent={len(expected)} records={len(records)} delivered={len(unique)} "
           f"duplicates={len(ours) - len(unique)} lost={len(lost)} worker SIGKILLs={kills} "
           f"broker restarts={restarts} exited and restarted={exits or 'none'} "
           f"attempts seen={sum(sink.attempts[i] for i in expected)}")
     assert lost == set()
-    assert unique == expected, f"unexpected transitions: {sorted(unique - expected)}"
-    assert set(records) == expected
+    assert unique == set(expected), f"unexpected transitions: {sorted(unique - set(expected))}"
+    assert set(records) == set(expected)
