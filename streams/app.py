@@ -107,7 +107,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     topics = _topics(app, settings)
     cache = WorldCache(limits_of(settings))
     tables = _tables(app, settings, cache)
-    worker = Worker(app, settings, topics, tables, build_worker_metrics(registry), registry, cache,
+    worker = Worker(app, settings, topics, tables, build_worker_metrics(registry, names.INPUT_TOPICS), registry, cache,
                     policy_of(settings))
     # Imported here: agents and pages close over the worker they are registered on.
     from streams.agents import register_agents

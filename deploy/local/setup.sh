@@ -15,6 +15,8 @@ fi
 
 # Alertmanager (Debian's prometheus-alertmanager) backs the receiver tests.
 bash "$root/deploy/local/alertmanager.sh" install
+# Prometheus and promtool (Debian's prometheus) back the rule tests and the live scrape test.
+bash "$root/deploy/local/prometheus.sh" install
 
 python=""
 for candidate in python3.11 python3; do
