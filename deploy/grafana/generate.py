@@ -141,7 +141,7 @@ def exposure_board() -> Dashboard:
                            query("vendorwatch:open_alerts:by_severity", "{{severity}}")))
         .with_panel(series("Recent transitions", "none",
                            query("sum by (transition, severity) "
-                                 "(increase(vendorwatch_alert_transitions_total[$__rate_interval])) > 0",
+                                 "(increase(vendorwatch_alert_transitions_total[$__rate_interval]))",
                                  "{{transition}} {{severity}}"),
                            description="Opened, escalated, de-escalated and resolved alerts per interval."))
     )
