@@ -18,6 +18,7 @@ from streams.admin import changelog_topic, internal_topic
 from streams.config import limits_of, policy_of
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
+from streams.store import Table
 from streams.world_cache import WorldCache
 from vendorwatch.settings import Settings
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
         store=settings.table_store,
+        Table=Table,  # rocksdb:// through streams.store
         datadir=str(settings.data_dir),
         autodiscover=False,
         web_enabled=True,

@@ -7,10 +7,12 @@ from typing import Any
 
 import faust
 
+from streams.store import StoreByUrl
+
 Observer = Callable[[str, Any], None]
 
 
-class ObservedGlobalTable(faust.GlobalTable):
+class ObservedGlobalTable(StoreByUrl, faust.GlobalTable):
     """Calls ``observer(key, value_or_None)`` after each change, and ``on_rebuild(items)`` after recovery."""
 
     observer: Observer

@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, Json, SecretStr, ValidationError, field_validator, model_validator
@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     topic_partitions: Annotated[int, Field(ge=1, le=1024)] = 8
     topic_replication: Annotated[int, Field(ge=1, le=16)] = 1
     data_dir: Path = Path(".vendorwatch")
-    table_store: str = "memory://"
+    # Faust table storage: memory:// rebuilds every table from its changelog at start; rocksdb:// (rocksdict)
+    # keeps them under data_dir, so a restarted worker only replays what it missed.
+    table_store: Literal["memory://", "rocksdb://"] = "memory://"
     session_timeout_s: Annotated[float, Field(ge=6, le=300)] = 10.0
 
     influence_max_depth: Annotated[int, Field(ge=1, le=32)] = 8
