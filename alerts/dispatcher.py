@@ -60,6 +60,7 @@ from streams import deadletter
 from streams.admin import ALERTS_DEADLETTER as TOPIC_ALERTS_DEADLETTER
 from streams.admin import ensure_topics
 from streams.metrics import lag_by_topic
+from vendorwatch.brokers import client_options
 from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -415,14 +416,13 @@ class Dispatcher:
     async def _connections(
         self,
     ) -> AsyncIterator[tuple[AIOKafkaConsumer, AIOKafkaProducer, httpx.AsyncClient]]:
-        bootstrap = self.settings.kafka_bootstrap
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **client_options(self.settings),
             group_id=self.settings.dispatcher_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+        producer = AIOKafkaProducer(**client_options(self.settings), acks="all", enable_idempotence=True)
         # trust_env=False: proxies from the environment would bypass the target check, and settings are
         # the only configuration. Redirects are refused, so a receiver cannot bounce us elsewhere.
         client = httpx.AsyncClient(transport=self._transport, follow_redirects=False, trust_env=False)

@@ -20,6 +20,7 @@ from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
 from streams.store import Table
 from streams.world_cache import WorldCache
+from vendorwatch.brokers import faust_credentials
 from vendorwatch.settings import Settings
 
 
@@ -85,6 +86,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
         store=settings.table_store,
+        broker_credentials=faust_credentials(settings),
         Table=Table,  # rocksdb:// through streams.store
         datadir=str(settings.data_dir),
         autodiscover=False,
