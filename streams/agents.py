@@ -211,9 +211,10 @@ def register_agents(worker: Worker) -> None:
             metrics.open_alerts.labels(severity).set(count)
         metrics.recovering.set(1 if getattr(app, "in_recovery", False) else 0)
         metrics.set_conflicted_exposure(conflicted_exposure(tables.exposure.items()))
-        stream_topics = [t.get_topic_name() for t in (topics.orgs, topics.ownership, topics.contracts,
-                                                      topics.data_shares, topics.evaluations, topics.exposure_updates)]
         metrics.set_consumer_lag(consumer_lag(app, stream_topics))
+
+    stream_topics = [t.get_topic_name() for t in (topics.orgs, topics.ownership, topics.contracts,
+                                                  topics.data_shares, topics.evaluations, topics.exposure_updates)]
 
     app.timer(interval=GAUGE_REFRESH_S)(refresh_gauges)
 

@@ -27,8 +27,9 @@ def ca_file(tmp_path_factory):
 
 
 def test_plaintext_by_default():
-    settings = load_settings({})
-    assert client_options(settings) == {"bootstrap_servers": "localhost:9092", "security_protocol": "PLAINTEXT"}
+    settings = load_settings({"VENDORWATCH_KAFKA_BOOTSTRAP": "kafka-1:9092,kafka-2:9092"})
+    assert client_options(settings) == {"bootstrap_servers": "kafka-1:9092,kafka-2:9092",
+                                        "security_protocol": "PLAINTEXT"}
     assert faust_credentials(settings) is None
 
 
