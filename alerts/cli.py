@@ -39,6 +39,7 @@ from alerts.silences import expire, new_silence, read_silences, write_silence
 from alerts.store import ensure_delivery_topics, read_deliveries
 from schemas.errors import ConfigError
 from schemas.registry import TOPIC_ALERTS
+from vendorwatch.brokers import client_options
 from vendorwatch.settings import Settings
 
 Handler = Callable[[Settings, argparse.Namespace], int]
@@ -229,7 +230,7 @@ async def _republish(settings: Settings, transition: views.AlertRecord, receiver
     # the group to deliver it to this receiver only, whatever the routes say.
     headers = [(k, v) for k, v in transition.headers if k != REDELIVER_HEADER]
     headers.append((REDELIVER_HEADER, receiver.encode()))
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**client_options(settings), acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(TOPIC_ALERTS, transition.value, key=transition.key, headers=headers)

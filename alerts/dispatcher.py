@@ -59,6 +59,8 @@ from schemas.registry import ALERT, TOPIC_ALERTS, TOPIC_DEADLETTER
 from streams import deadletter
 from streams.admin import ALERTS_DEADLETTER as TOPIC_ALERTS_DEADLETTER
 from streams.admin import ensure_topics
+from streams.metrics import lag_by_topic
+from vendorwatch.brokers import client_options
 from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -149,6 +151,7 @@ class Dispatcher:
         self._latest: dict[tuple[str, str], int] = {}  # (receiver, alert_id) -> highest sequence routed
         self._open: dict[str, dict[str, Delivery]] = {}  # alertmanager receiver -> alert_id -> firing delivery
         self._log: DeliveryLog | None = None
+        self._committed: dict[TopicPartition, int] = {}  # for the consumer-lag gauge
         self._producer: AIOKafkaProducer | None = None
         self._client: httpx.AsyncClient | None = None
 
@@ -167,6 +170,7 @@ class Dispatcher:
                 while not stop.is_set():
                     await self._poll_once(consumer)
                     self._check(tasks)
+                    self._observe_lag(consumer)
             finally:
                 for task in tasks:
                     task.cancel()
@@ -185,12 +189,19 @@ class Dispatcher:
                   for r in self.routing.receivers.values() if r.kind == "alertmanager"]
         return tasks
 
+    def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
+        assigned = [tp for tp in consumer.assignment() if tp.topic == TOPIC_ALERTS]
+        ends = {(tp.topic, tp.partition): consumer.highwater(tp) for tp in assigned}
+        done = {(tp.topic, tp.partition): self._committed.get(tp) for tp in assigned}
+        self.metrics.set_consumer_lag(lag_by_topic(ends, ends, done, [TOPIC_ALERTS]))
+
     def _check(self, tasks: list[asyncio.Task[None]]) -> None:
         for task in tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 raise RuntimeError(f"dispatcher task {task.get_name()} failed") from task.exception()
         for name, lane in self._lanes.items():
             self.metrics.pending.labels(receiver=name).set(len(lane.pending))
+            self.metrics.retries_pending.labels(receiver=name).set(sum(1 for d in lane.pending.values() if d.failures))
             # From the followed topic, so an enable from the command line shows here within a poll.
             gone = self.receiver_states.disabled(name) is not None
             self.metrics.disabled.labels(receiver=name).set(1 if gone else 0)
@@ -201,6 +212,7 @@ class Dispatcher:
             try:
                 await self.accept([as_record(r) for r in raws])
                 await consumer.commit({tp: raws[-1].offset + 1})
+                self._committed[tp] = raws[-1].offset + 1
             except KafkaError as exc:
                 # Broker away: read these records again once it is back; deliveries already saved are known
                 # and not scheduled twice.
@@ -325,6 +337,8 @@ class Dispatcher:
 
     async def _finish(self, receiver: Receiver, d: Delivery) -> None:
         self.metrics.delivery(receiver.name, receiver.kind, d.status)
+        if d.status == "delivered":
+            self.metrics.delivered(receiver.kind, d.body, self._now())
         if d.status in ("failed", "expired"):
             log.warning("alert %s not delivered to %s (%s): %s", d.webhook_id, receiver.name, d.status, d.reason)
             assert self._producer is not None
@@ -392,6 +406,7 @@ class Dispatcher:
         for lane in self._lanes.values():
             lane.drop_partitions(gone)
         self._known = {k: p for k, p in self._known.items() if p not in gone}
+        self._committed = {tp: o for tp, o in self._committed.items() if tp.partition not in gone}
         for open_alerts in self._open.values():
             for alert_id, d in list(open_alerts.items()):
                 if d.source.partition in gone:
@@ -401,14 +416,13 @@ class Dispatcher:
     async def _connections(
         self,
     ) -> AsyncIterator[tuple[AIOKafkaConsumer, AIOKafkaProducer, httpx.AsyncClient]]:
-        bootstrap = self.settings.kafka_bootstrap
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
+            **client_options(self.settings),
             group_id=self.settings.dispatcher_group,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+        producer = AIOKafkaProducer(**client_options(self.settings), acks="all", enable_idempotence=True)
         # trust_env=False: proxies from the environment would bypass the target check, and settings are
         # the only configuration. Redirects are refused, so a receiver cannot bounce us elsewhere.
         client = httpx.AsyncClient(transport=self._transport, follow_redirects=False, trust_env=False)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from aiokafka import AIOKafkaConsumer
 
 from streams.admin import topic_partitions
+from vendorwatch.brokers import client_options
 from vendorwatch.settings import Settings
 
 
@@ -40,7 +41,7 @@ def by_key(apply: Callable[[bytes | None, bytes | None], None]) -> Apply:
 
 async def follow_topic(settings: Settings, topic: str, apply: Apply, loaded: asyncio.Event) -> None:
     """Apply every record of ``topic`` from the start, set ``loaded`` once at its end, then keep following."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await consumer.start()
     try:
         tps = await topic_partitions(settings, [topic])

@@ -7,8 +7,10 @@ limit, and a URL or a routing key can be a credential.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -19,6 +21,9 @@ DEADLETTER_REASONS = ("undecodable", "failed", "expired")
 
 # Per attempt: from a fast in-cluster receiver up to the default 15 s timeout.
 _ATTEMPT_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0)
+# From the triggering event to the receiver's acknowledgement: seconds when all is well, up to the retry
+# schedule's hours when a receiver was down.
+_LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0, 7200.0, 36000.0, 100800.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +34,9 @@ class DispatcherMetrics:
     deadletters: Counter
     pending: Gauge
     disabled: Gauge
+    latency_seconds: Histogram
+    retries_pending: Gauge
+    consumer_lag: Gauge
 
     def attempt(self, receiver: str, receiver_kind: str, result: str, seconds: float) -> None:
         self.attempts.labels(receiver=receiver, receiver_kind=receiver_kind, result=result).inc()
@@ -39,6 +47,25 @@ class DispatcherMetrics:
 
     def deadletter(self, reason: str) -> None:
         self.deadletters.labels(reason=reason).inc()
+
+    def delivered(self, receiver_kind: str, body: str, acknowledged_at: float) -> None:
+        """Observe the time from the alert's triggering event (its CloudEvent ``time``) to the receiver's ack."""
+        happened = event_time(body)
+        if happened is not None:
+            self.latency_seconds.labels(receiver_kind=receiver_kind).observe(max(0.0, acknowledged_at - happened))
+
+    def set_consumer_lag(self, lag: Mapping[str, int]) -> None:
+        for topic, records in lag.items():
+            self.consumer_lag.labels(topic=topic).set(records)
+
+
+def event_time(body: str) -> float | None:
+    """The ``time`` of a structured-mode CloudEvent as a Unix timestamp, or ``None`` when it has none."""
+    try:
+        value = json.loads(body).get("time")
+        return datetime.fromisoformat(value).timestamp() if isinstance(value, str) else None
+    except (ValueError, AttributeError):
+        return None
 
 
 def build_dispatcher_metrics(
@@ -84,6 +111,25 @@ def build_dispatcher_metrics(
             ("receiver",),
             registry=registry,
         ),
+        latency_seconds=Histogram(
+            "vendorwatch_alert_delivery_latency_seconds",
+            "From the alert's triggering event (its CloudEvent time) to the receiver's acknowledgement.",
+            ("receiver_kind",),
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        ),
+        retries_pending=Gauge(
+            "vendorwatch_alert_retries_pending",
+            "Deliveries waiting for a retry after at least one failed attempt, per receiver.",
+            ("receiver",),
+            registry=registry,
+        ),
+        consumer_lag=Gauge(
+            "vendorwatch_consumer_lag_records",
+            "Records in this process's assigned partitions not yet committed by its consumer group.",
+            ("topic",),
+            registry=registry,
+        ),
     )
     _initialise(metrics, receivers or {})
     return metrics
@@ -98,6 +144,8 @@ def _initialise(metrics: DispatcherMetrics, receivers: Mapping[str, str]) -> Non
             metrics.attempts.labels(receiver=name, receiver_kind=kind, result=result)
         metrics.attempt_seconds.labels(receiver=name, receiver_kind=kind)
         metrics.pending.labels(receiver=name)
+        metrics.retries_pending.labels(receiver=name)
         metrics.disabled.labels(receiver=name)
+        metrics.latency_seconds.labels(receiver_kind=kind)
     for reason in DEADLETTER_REASONS:
         metrics.deadletters.labels(reason=reason)

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from aiokafka import AIOKafkaProducer
 
 from alerts.follow import by_key, read_topic
+from vendorwatch.brokers import client_options
 from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ class ReceiverBook:
 
 async def write_receiver_state(settings: Settings, state: ReceiverState) -> None:
     """One write with its own producer (the command line); the dispatcher writes with its own."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**client_options(settings), acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(receivers_topic(settings), encode(state), key=state.receiver.encode())

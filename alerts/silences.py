@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaProducer
 
 from alerts.follow import by_key, follow_topic, read_topic
 from alerts.routing import MATCH_LABELS, matches
+from vendorwatch.brokers import client_options
 from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ async def follow_silences(settings: Settings, book: SilenceBook, loaded: asyncio
 
 
 async def write_silence(settings: Settings, silence: Silence) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    producer = AIOKafkaProducer(**client_options(settings), acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(settings.silences_topic, encode(silence), key=silence.id.encode())

@@ -19,6 +19,7 @@ from alerts.receiver_state import RECEIVERS_CONFIG, receivers_topic
 from alerts.record import Delivery, decode, encode
 from schemas.registry import TOPIC_ALERTS, TOPIC_DEADLETTER
 from streams.admin import ALERTS_DEADLETTER, TOPIC_ALREADY_EXISTS, ensure_topics, topic_partitions
+from vendorwatch.brokers import client_options
 from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ async def ensure_delivery_topics(settings: Settings) -> None:
     topic with as many partitions as the alerts topic has, whatever ``topic_partitions`` says now."""
     await ensure_topics(settings, [TOPIC_ALERTS, ALERTS_DEADLETTER, TOPIC_DEADLETTER])
     partitions = len(await topic_partitions(settings, [TOPIC_ALERTS]))
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -76,7 +77,7 @@ class DeliveryLog:
         if not tps:
             return []
         latest: dict[str, Delivery] = {}
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False,
+        consumer = AIOKafkaConsumer(**client_options(self.settings), enable_auto_commit=False,
                                     isolation_level="read_uncommitted")
         await consumer.start()
         try:

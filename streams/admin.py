@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from schemas.registry import FACT_TOPICS, INPUT_TOPICS, TOPIC_ALERTS, TOPIC_DEADLETTER
+from vendorwatch.brokers import client_options
 from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ async def ensure_topics(settings: Settings, names: list[str] | None = None) -> l
     wanted = required_topics(settings)
     if names is not None:
         wanted = {name: wanted.get(name, {}) for name in names}
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap, client_id=f"{settings.app_id}-admin")
+    admin = AIOKafkaAdminClient(**client_options(settings), client_id=f"{settings.app_id}-admin")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -92,7 +93,7 @@ async def start_group_at_end(settings: Settings, group_id: str, topics: list[str
     topics hold (the demo and the end-to-end tests share one broker with everything before them).
     """
     partitions = await topic_partitions(settings, topics)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=group_id,
+    consumer = AIOKafkaConsumer(**client_options(settings), group_id=group_id,
                                 enable_auto_commit=False)
     await consumer.start()
     try:
@@ -106,8 +107,8 @@ async def start_group_at_end(settings: Settings, group_id: str, topics: list[str
 async def group_lag(settings: Settings, group_id: str, topics: list[str]) -> int:
     """Records in ``topics`` not yet committed by ``group_id`` (a partition it never committed counts whole)."""
     partitions = await topic_partitions(settings, topics)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    consumer = AIOKafkaConsumer(**client_options(settings), enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
@@ -138,7 +139,7 @@ async def wait_caught_up(settings: Settings, group_id: str, topics: list[str], *
 
 
 async def topic_partitions(settings: Settings, topics: list[str]) -> list[TopicPartition]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**client_options(settings))
     await admin.start()
     try:
         described = await admin.describe_topics(topics)

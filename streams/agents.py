@@ -38,6 +38,8 @@ from streams.durability import durable
 from streams.evaluate import Trigger, count_open, evaluate_vendor
 from streams.graph import apply_statement
 from streams.intake import Intake
+from streams.lag import consumer_lag
+from streams.metrics import conflicted_exposure
 from streams.requests import coalesce, encode_evidence, encode_request
 from streams.shipments import add_shipment
 from streams.state import (
@@ -215,6 +217,11 @@ def register_agents(worker: Worker) -> None:
         for severity, count in counts.items():
             metrics.open_alerts.labels(severity).set(count)
         metrics.recovering.set(1 if getattr(app, "in_recovery", False) else 0)
+        metrics.set_conflicted_exposure(conflicted_exposure(tables.exposure.items()))
+        metrics.set_consumer_lag(consumer_lag(app, stream_topics))
+
+    stream_topics = [t.get_topic_name() for t in (topics.orgs, topics.ownership, topics.contracts,
+                                                  topics.data_shares, topics.evaluations, topics.exposure_updates)]
 
     app.timer(interval=GAUGE_REFRESH_S)(refresh_gauges)
 

@@ -20,7 +20,9 @@ from streams.config import limits_of, policy_of
 from streams.durability import PendingWrites, track_writes
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
+from streams.store import Table
 from streams.world_cache import WorldCache
+from vendorwatch.brokers import faust_credentials
 from vendorwatch.settings import Settings
 
 
@@ -99,6 +101,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
         store=settings.table_store,
+        broker_credentials=faust_credentials(settings),
+        Table=Table,  # rocksdb:// through streams.store
         datadir=str(settings.data_dir),
         autodiscover=False,
         web_enabled=True,
@@ -124,7 +128,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     topics = _topics(app, settings)
     cache = WorldCache(limits_of(settings))
     tables = _tables(app, settings, cache)
-    worker = Worker(app, settings, topics, tables, build_worker_metrics(registry), registry, cache,
+    worker = Worker(app, settings, topics, tables, build_worker_metrics(registry, names.INPUT_TOPICS), registry, cache,
                     policy_of(settings))
     # Imported here: agents and pages close over the worker they are registered on.
     from streams.agents import register_agents

@@ -11,7 +11,15 @@ Observer = Callable[[str, Any], None]
 
 
 class ObservedGlobalTable(faust.GlobalTable):
-    """Calls ``observer(key, value_or_None)`` after each change, and ``on_rebuild(items)`` after recovery."""
+    """Calls ``observer(key, value_or_None)`` after each change, and ``on_rebuild(items)`` after recovery.
+
+    Always kept in memory, whatever TABLE_STORE says: global tables are small and rebuilt from their
+    one-partition changelog at start anyway, and on RocksDB the worker re-applied its own earlier writes
+    from that changelog over newer ones, so the cache went back in time (an alert opened, then resolved).
+    """
+
+    def _new_store(self) -> Any:
+        return self._new_store_by_url("memory://")
 
     observer: Observer
     on_rebuild: Callable[[Iterable[tuple[str, Any]]], None]

@@ -85,6 +85,7 @@ class Stack:
             "VENDORWATCH_KAFKA_BOOTSTRAP": self.settings.kafka_bootstrap,
             "VENDORWATCH_APP_ID": self.app_id,
             "VENDORWATCH_DATA_DIR": str(self.workdir / "data"),
+            "VENDORWATCH_TABLE_STORE": self.settings.table_store,
             "VENDORWATCH_HTTP_PORT": str(self.settings.http_port),
             "VENDORWATCH_DISPATCHER_HTTP_PORT": str(self.settings.dispatcher_http_port),
             "VENDORWATCH_TOPIC_PARTITIONS": str(self.settings.topic_partitions),

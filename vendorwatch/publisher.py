@@ -38,6 +38,7 @@ from pydantic import BaseModel
 from schemas.cloudevents import STRUCTURED_CONTENT_TYPE, CloudEvent, decode_structured, encode_structured, new_event
 from schemas.errors import InvalidEvent, VendorwatchError
 from schemas.registry import INPUT_TYPES, SPECS
+from vendorwatch.brokers import client_options
 from vendorwatch.settings import Settings
 
 _TYPE_OF_MODEL = {spec.model: event_type for event_type, spec in SPECS.items() if event_type in INPUT_TYPES}
@@ -101,7 +102,8 @@ class Publisher:
 
     @classmethod
     def from_settings(cls, settings: Settings, role: str = "publish", **kwargs: Any) -> Publisher:
-        return cls(settings.kafka_bootstrap, client_id=f"{settings.app_id}-{role}", **kwargs)
+        security = {k: v for k, v in client_options(settings).items() if k != "bootstrap_servers"}
+        return cls(settings.kafka_bootstrap, client_id=f"{settings.app_id}-{role}", **{**security, **kwargs})
 
     async def __aenter__(self) -> Self:
         producer = self._factory(**self._options)

@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, Json, SecretStr, ValidationError, field_validator, model_validator
@@ -27,11 +27,22 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="forbid")
 
     kafka_bootstrap: str = "localhost:9092"
+    # TLS and SASL to the brokers (vendorwatch/brokers.py turns them into Faust credentials and aiokafka
+    # options). Files are checked at start-up; SASL needs a mechanism, a username and a password.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
     app_id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = "vendorwatch"
     topic_partitions: Annotated[int, Field(ge=1, le=1024)] = 8
     topic_replication: Annotated[int, Field(ge=1, le=16)] = 1
     data_dir: Path = Path(".vendorwatch")
-    table_store: str = "memory://"
+    # Faust table storage: memory:// rebuilds every table from its changelog at start; rocksdb:// (rocksdict)
+    # keeps them under data_dir, so a restarted worker only replays what it missed.
+    table_store: Literal["memory://", "rocksdb://"] = "memory://"
     session_timeout_s: Annotated[float, Field(ge=6, le=300)] = 10.0
 
     influence_max_depth: Annotated[int, Field(ge=1, le=32)] = 8
@@ -145,6 +156,35 @@ class Settings(BaseSettings):
         if not 24 <= len(key) <= 64:
             raise ValueError("the key must be 24 to 64 bytes once base64-decoded")
         return value
+
+    @field_validator("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+    @classmethod
+    def _readable_file(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"{value} is not a readable file")
+        return value
+
+    @model_validator(mode="after")
+    def _broker_security(self) -> Self:
+        sasl = self.kafka_security_protocol.startswith("SASL_")
+        tls = self.kafka_security_protocol.endswith("SSL")
+        sasl_fields: dict[str, object] = {"kafka_sasl_mechanism": self.kafka_sasl_mechanism,
+                       "kafka_sasl_username": self.kafka_sasl_username,
+                       "kafka_sasl_password": self.kafka_sasl_password}
+        tls_fields: dict[str, object] = {"kafka_ssl_cafile": self.kafka_ssl_cafile,
+                                         "kafka_ssl_certfile": self.kafka_ssl_certfile,
+                                         "kafka_ssl_keyfile": self.kafka_ssl_keyfile}
+        for name, value in sasl_fields.items():
+            if sasl and not value:
+                raise ValueError(f"{name}: required with kafka_security_protocol {self.kafka_security_protocol}")
+            if not sasl and value:
+                raise ValueError(f"{name}: only used with kafka_security_protocol SASL_PLAINTEXT or SASL_SSL")
+        for name, value in tls_fields.items():
+            if not tls and value:
+                raise ValueError(f"{name}: only used with kafka_security_protocol SSL or SASL_SSL")
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError("kafka_ssl_keyfile: a client certificate needs kafka_ssl_certfile and kafka_ssl_keyfile")
+        return self
 
     @model_validator(mode="after")
     def _webhook_pair(self) -> Self:

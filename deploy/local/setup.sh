@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deploy/local/setup.sh - install what vendorwatch needs on a fresh machine, idempotently:
-# Java 17+ and Maven (for the local Apache Kafka broker) from Debian if missing, and a Python 3.11
-# virtualenv in .venv with vendorwatch and its dev extra. Source it or run it; prints nothing on a re-run.
+# Java 17+ and Maven (for the local Apache Kafka broker) from Debian if missing, Alertmanager and Prometheus
+# (promtool) from Debian, the docker compose plugin and the k8s schema validators for the deploy checks, and a
+# Python 3.11 virtualenv in .venv with vendorwatch and its dev extra. Prints nothing on a re-run.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
@@ -15,6 +16,15 @@ fi
 
 # Alertmanager (Debian's prometheus-alertmanager) backs the receiver tests.
 bash "$root/deploy/local/alertmanager.sh" install
+# Prometheus and promtool (Debian's prometheus) back the rule tests and the live scrape test.
+bash "$root/deploy/local/prometheus.sh" install
+# The docker compose plugin (built once from its Go module) validates deploy/compose.yaml; the npm packages
+# of deploy/k8s/validate check the Strimzi and Prometheus Operator resources against their CRD schemas.
+bash "$root/deploy/local/compose.sh"
+if [[ ! -d "$root/deploy/k8s/validate/node_modules" ]] && command -v npm >/dev/null 2>&1; then
+  echo "setup: installing the k8s schema validators (npm ci in deploy/k8s/validate)" >&2
+  (cd "$root/deploy/k8s/validate" && npm ci --silent --no-audit --no-fund)
+fi
 
 python=""
 for candidate in python3.11 python3; do

@@ -23,6 +23,8 @@ echo "test: Apache Kafka broker: $(bash deploy/local/kafka.sh status 2>&1)"
 
 .venv/bin/ruff check .
 .venv/bin/mypy
+# The dashboard generator lives with its output in deploy/, outside the packages above.
+.venv/bin/mypy --strict deploy/grafana/generate.py
 status=0
 .venv/bin/pytest -ra "$@" || status=$?
 # pytest's 5 means no test ran: that is a failure here, never a pass.

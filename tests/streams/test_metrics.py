@@ -1,0 +1,53 @@
+"""Worker metrics: names, bounded labels, series at 0 from start-up, the exposure and lag gauges."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry
+
+from schemas.registry import INPUT_TOPICS
+from streams.metrics import build_worker_metrics, conflicted_exposure, lag_by_topic
+
+SCALE = {"vendor_id": "scale-ai", "annual_value_usd": 1_200_000,
+         "conflicts": [{"competitor_id": "meta", "severity": "critical", "alert_id": "a1"}]}
+TURING = {"vendor_id": "turing", "annual_value_usd": 300_000, "conflicts": []}
+
+
+def test_conflicted_exposure_counts_only_vendors_with_a_conflict():
+    values = conflicted_exposure([("google", {"scale-ai": SCALE, "turing": TURING}), ("openai", None)])
+    assert values == {("google", "scale-ai", "meta", "critical"): 1_200_000.0}
+
+
+def test_the_exposure_gauge_forgets_a_conflict_that_ended():
+    registry = CollectorRegistry()
+    metrics = build_worker_metrics(registry)
+    labels = {"lab": "google", "vendor": "scale-ai", "competitor": "meta", "severity": "critical"}
+    metrics.set_conflicted_exposure(conflicted_exposure([("google", {"scale-ai": SCALE})]))
+    assert registry.get_sample_value("vendorwatch_conflicted_exposure_usd", labels) == 1_200_000
+    metrics.set_conflicted_exposure(conflicted_exposure([("google", {"turing": TURING})]))
+    assert registry.get_sample_value("vendorwatch_conflicted_exposure_usd", labels) is None
+
+
+def test_lag_sums_assigned_partitions_and_skips_unknown_offsets():
+    assigned = [("vendorwatch.orgs", 0), ("vendorwatch.orgs", 1), ("vendorwatch.contracts", 0), ("other", 0)]
+    highwater = {("vendorwatch.orgs", 0): 10, ("vendorwatch.orgs", 1): 7, ("vendorwatch.contracts", 0): None,
+                 ("other", 0): 99}
+    committed = {("vendorwatch.orgs", 0): 4, ("vendorwatch.orgs", 1): 7, ("vendorwatch.contracts", 0): 3,
+                 ("other", 0): 0}
+    lag = lag_by_topic(assigned, highwater, committed, ["vendorwatch.orgs", "vendorwatch.contracts"])
+    assert lag == {"vendorwatch.contracts": 0, "vendorwatch.orgs": 6}
+
+
+def test_counters_follow_prometheus_naming_and_start_at_zero():
+    registry = CollectorRegistry()
+    build_worker_metrics(registry, INPUT_TOPICS)
+    names = {m.name for m in registry.collect()}
+    assert {"vendorwatch_events_consumed", "vendorwatch_events_rejected", "vendorwatch_alert_transitions",
+            "vendorwatch_event_processing_seconds", "vendorwatch_consumer_lag_records",
+            "vendorwatch_conflicted_exposure_usd", "vendorwatch_open_alerts"} <= names
+    assert all(name.startswith("vendorwatch_") for name in names)
+    for topic in INPUT_TOPICS:
+        for reason in ("envelope", "unknown_type", "data", "invalid", "internal"):
+            assert registry.get_sample_value("vendorwatch_events_rejected_total",
+                                             {"topic": topic, "reason": reason}) == 0
+    assert registry.get_sample_value("vendorwatch_alert_transitions_total",
+                                     {"transition": "opened", "severity": "critical"}) == 0

@@ -1,0 +1,57 @@
+"""TLS and SASL to the brokers, from settings: Faust credentials for the worker, options for every aiokafka client.
+
+Built from the settings alone (validated at start-up), so the worker, the dispatcher, the publisher and the
+command-line tools all reach a secured cluster the same way.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from aiokafka.helpers import create_ssl_context
+
+from vendorwatch.settings import Settings
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    """A verifying TLS context (system CAs unless ``kafka_ssl_cafile``), with the client certificate if set."""
+    if not settings.kafka_security_protocol.endswith("SSL"):
+        return None
+    context: ssl.SSLContext = create_ssl_context(
+        cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None,
+        certfile=str(settings.kafka_ssl_certfile) if settings.kafka_ssl_certfile else None,
+        keyfile=str(settings.kafka_ssl_keyfile) if settings.kafka_ssl_keyfile else None,
+    )
+    return context
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for ``AIOKafkaProducer``, ``AIOKafkaConsumer`` and ``AIOKafkaAdminClient``."""
+    options: dict[str, Any] = {"bootstrap_servers": settings.kafka_bootstrap,
+                               "security_protocol": settings.kafka_security_protocol}
+    context = ssl_context(settings)
+    if context is not None:
+        options["ssl_context"] = context
+    if settings.kafka_sasl_mechanism is not None:
+        assert settings.kafka_sasl_password is not None  # settings require all three with SASL
+        options |= {"sasl_mechanism": settings.kafka_sasl_mechanism,
+                    "sasl_plain_username": settings.kafka_sasl_username,
+                    "sasl_plain_password": settings.kafka_sasl_password.get_secret_value()}
+    return options
+
+
+def faust_credentials(settings: Settings) -> Any:
+    """``broker_credentials`` for ``faust.App``: SASL (over TLS or not), TLS alone, or ``None`` for plaintext."""
+    import faust  # here: the dispatcher and the tools use aiokafka alone
+    from faust.types.auth import SASLMechanism
+
+    context = ssl_context(settings)
+    if settings.kafka_sasl_mechanism is not None:
+        assert settings.kafka_sasl_password is not None and settings.kafka_sasl_username is not None
+        return faust.SASLCredentials(username=settings.kafka_sasl_username,
+                                     password=settings.kafka_sasl_password.get_secret_value(),
+                                     ssl_context=context, mechanism=SASLMechanism(settings.kafka_sasl_mechanism))
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
