@@ -18,6 +18,7 @@ from streams.admin import changelog_topic, internal_topic
 from streams.config import limits_of, policy_of
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
+from streams.seen import ChunkedSeenTable
 from streams.world_cache import WorldCache
 from vendorwatch.settings import Settings
 
@@ -53,7 +54,7 @@ class Topics:
 @dataclass(frozen=True)
 class Tables:
     """Global (every worker holds all of it): orgs, competitors, ownership.
-    Partitioned by vendor: contracts, alert_state, shipments, seen (by input key).
+    Partitioned by vendor: contracts, alert_state, shipments, seen and shipments_seen (by input key).
     Partitioned by lab: exposure."""
 
     orgs: Any
@@ -63,6 +64,7 @@ class Tables:
     alert_state: Any
     shipments: Any
     seen: Any
+    shipments_seen: ChunkedSeenTable
     exposure: Any
 
 
@@ -165,6 +167,9 @@ def _tables(app: faust.App, settings: Settings, cache: WorldCache) -> Tables:
         created.on_rebuild = lambda items: cache.rebuild(name, items)
         return app.tables.add(created)
 
+    seen_chunks = ChunkedSeenTable(app, name="shipments-seen", partitions=n, key_type=Utf8Key,
+                                   beacon=app.tables.beacon, help=Tables.__doc__)
+    app.tables.add(seen_chunks)
     return Tables(
         orgs=global_table(world_cache.ORGS),
         competitors=global_table(world_cache.COMPETITORS),
@@ -173,5 +178,6 @@ def _tables(app: faust.App, settings: Settings, cache: WorldCache) -> Tables:
         alert_state=table("alert-state", by_key=True),
         shipments=table("shipments", by_key=True),
         seen=table("seen"),
+        shipments_seen=seen_chunks,
         exposure=table("exposure", by_key=True),
     )
