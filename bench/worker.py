@@ -35,6 +35,8 @@ class Reflected:
     events: int
     entries: int
     seconds: float
+    cpu_s: float
+    """CPU the worker used from when the first table write was seen until the last (sampled, so approximate)."""
 
     @property
     def rps(self) -> float:
@@ -81,6 +83,8 @@ async def follow_shipments(stack: Stack, events: int) -> Reflected:
     latest: dict[bytes, tuple[int, int]] = {}  # vendor -> (shipments, lab entries)
     total = entries = 0
     first_ms: int | None = None
+    pid = stack.processes["worker"].pid
+    cpu_first = cpu_seconds(pid)
     deadline = time.monotonic() + FOLLOW_TIMEOUT_S
     try:
         partitions = await topic_partitions(settings, [topic])
@@ -92,6 +96,8 @@ async def follow_shipments(stack: Stack, events: int) -> Reflected:
             stack._check_alive()
             for records in (await consumer.getmany(timeout_ms=500, max_records=10_000)).values():
                 for record in records:
+                    if first_ms is None:
+                        cpu_first = cpu_seconds(pid)
                     first_ms = record.timestamp if first_ms is None else min(first_ms, record.timestamp)
                     labs = lab_totals(json.loads(record.value) if record.value else {})
                     now = (sum(lab["shipments"] for lab in labs.values()), len(labs))
@@ -105,17 +111,24 @@ async def follow_shipments(stack: Stack, events: int) -> Reflected:
     finally:
         await consumer.stop()
     assert first_ms is not None
-    return Reflected(total, entries, max(last_ms - first_ms, 1) / 1000)
+    return Reflected(total, entries, max(last_ms - first_ms, 1) / 1000, cpu_seconds(pid) - cpu_first)
 
 
-async def throughput(base: Settings, workdir: Path, input_starts: Offsets, events: int) -> tuple[Reflected, int]:
-    """Start a worker at ``input_starts``; returns how fast it reflected ``events`` shipments, and its RSS."""
+@dataclass(frozen=True)
+class Throughput:
+    reflected: Reflected
+    cpu_s: float
+    rss: int
+
+
+async def throughput(base: Settings, workdir: Path, input_starts: Offsets, events: int) -> Throughput:
+    """Start a worker at ``input_starts``; how fast it reflected ``events`` shipments, its CPU, its RSS."""
     stack = new_stack(base, workdir, "throughput")
     await prepare(stack, input_starts)
     try:
         stack.spawn("worker")
         reflected = await follow_shipments(stack, events)
-        return reflected, rss_bytes(stack.processes["worker"].pid)
+        return Throughput(reflected, reflected.cpu_s, rss_bytes(stack.processes["worker"].pid))
     finally:
         stack.stop()
 
