@@ -137,6 +137,8 @@ async def throughput(base: Settings, workdir: Path, input_starts: Offsets, event
 class Recovery:
     entries: int
     seconds: float
+    empty_seconds: float
+    """Start to ready of the same worker with empty tables: the part of ``seconds`` that is not recovery."""
     rss_empty: int
     rss_loaded: int
     rss_recovered: int
@@ -156,8 +158,10 @@ async def recovery(base: Settings, workdir: Path, load: Callable[[], Awaitable[i
     stack = new_stack(base, workdir, "recovery")
     await prepare(stack, None)
     try:
+        started = time.monotonic()
         stack.spawn("worker")
         await stack.wait_ready(timeout=180)
+        empty_seconds = time.monotonic() - started
         await asyncio.sleep(2)  # let start-up allocations settle before the baseline
         rss_empty = rss_bytes(stack.processes["worker"].pid)
         producing = asyncio.ensure_future(load())
@@ -171,7 +175,7 @@ async def recovery(base: Settings, workdir: Path, load: Callable[[], Awaitable[i
         await stack.wait_ready(timeout=FOLLOW_TIMEOUT_S)
         seconds = time.monotonic() - started
         rss_recovered = rss_bytes(stack.processes["worker"].pid)
-        return Recovery(reflected.entries, seconds, rss_empty, rss_loaded, rss_recovered, reflected)
+        return Recovery(reflected.entries, seconds, empty_seconds, rss_empty, rss_loaded, rss_recovered, reflected)
     finally:
         stack.stop()
 

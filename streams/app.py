@@ -5,6 +5,7 @@ Nothing happens at import time; tests and the CLI each build their own app from 
 
 from __future__ import annotations
 
+import gc
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,6 +85,7 @@ class Worker:
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Worker:
     registry = registry if registry is not None else CollectorRegistry()
+    tune_gc()
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
@@ -131,6 +133,21 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     app.task(load_routing_metadata)
     return worker
+
+
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_gc() -> None:
+    """Collect cycles less often than CPython's default (700, 10, 10).
+
+    Decoding a batch allocates hundreds of thousands of short-lived objects; at the default thresholds
+    the collector ran so often, walking every table entry the worker holds, that it more than doubled
+    the cost of decoding (profiled in bench/, docs/performance.md). Start-up objects are frozen out of
+    the collector's reach too: they live as long as the process.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _raw_topic(app: faust.App, name: str, partitions: int) -> Any:

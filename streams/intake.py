@@ -71,6 +71,8 @@ class Intake:
             await self.reject(message, error)
             return []
         accepted: list[Incoming] = []
+        # Decoded once per record: a key that is not UTF-8 matches no id, and every event is re-keyed.
+        key = message.key.decode("utf-8", "replace") if message.key is not None else None
         for index, item in enumerate(items):
             if isinstance(item, Rejected):
                 await self._reject_item(message, item)
@@ -81,7 +83,7 @@ class Intake:
                 raw = encode_structured(_full(item))
                 await self._reject_item(message, Rejected(raw, index if batch else None, error))
                 continue
-            if message.key != item.key.encode():
+            if item.key != key:
                 await self._rekey(message, item, whole_record=not batch)
                 continue
             accepted.append(item)

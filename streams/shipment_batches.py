@@ -97,12 +97,15 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, items: l
     fresh: list[DataShared] = []
     offsets: dict[int, int] = {}
     to_mark: list[tuple[Any, str]] = []
+    counted_up_to: dict[int, int] = {}
     duplicates = 0
     for event, decoded, data in items:
         message = event.message
         identity = decoded.identity
+        if message.partition not in counted_up_to:
+            counted_up_to[message.partition] = applied_offset(totals, message.partition)
         verdict = judge(identity, position(message.partition, message.offset), seen, legacy,
-                        applied_offset(totals, message.partition) >= message.offset, in_batch)
+                        counted_up_to[message.partition] >= message.offset, in_batch)
         in_batch.add(identity)
         if verdict is Verdict.DUPLICATE:
             duplicates += 1
