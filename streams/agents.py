@@ -67,6 +67,7 @@ def register_agents(worker: Worker) -> None:
         # A batch at a time: events published together (Meta's stake and its new senior official) are
         # all applied before their vendors are evaluated, so one transition names them all.
         async for events in stream.take_events(INPUT_BATCH, within=INPUT_WINDOW_S):
+            intake.begin_batch(events)
             reached: dict[str, list[CloudEvent]] = {}
             applied: list[tuple[Any, CloudEvent]] = []
             for event in events:

@@ -32,6 +32,16 @@ class Intake:
             for t in (worker.topics.orgs, worker.topics.ownership, worker.topics.contracts,
                       worker.topics.data_shares)
         }
+        self._in_batch: dict[str, set[str]] = {}
+
+    def begin_batch(self, events: Any) -> None:
+        """A new batch of ``events`` (of one topic): forget the identities accepted in the previous one.
+
+        Their ``seen`` marks are written only after the whole batch is applied, so without this a repeat
+        arriving in the same batch as its original would be applied twice.
+        """
+        for event in events[:1]:
+            self._in_batch[event.message.topic] = set()
 
     async def accept(self, event: Any) -> CloudEvent | None:
         message = event.message
@@ -50,9 +60,11 @@ class Intake:
             log.info("re-keyed %s/%s on %s to %r", decoded.source, decoded.id, topic, decoded.key)
             return None
         seen = self._worker.tables.seen
-        if decoded.identity in seen:
+        in_batch = self._in_batch.setdefault(topic, set())
+        if decoded.identity in seen or decoded.identity in in_batch:
             self._worker.metrics.events_duplicate.labels(topic).inc()
             return None
+        in_batch.add(decoded.identity)
         return decoded
 
     async def accept_many(self, event: Any, event_type: str) -> list[Incoming]:
