@@ -142,7 +142,7 @@ def from_attributes(obj: Mapping[str, Any]) -> CloudEvent:
         source=obj["source"],
         type=event_type,
         data=model,
-        time=_parse_time(obj.get("time")),
+        time=parse_time(obj.get("time")),
         subject=_optional_str(obj, "subject"),
         extensions=_extensions(obj),
     )
@@ -164,7 +164,7 @@ def _short(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _parse_time(value: object) -> datetime | None:
+def parse_time(value: object) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 ALERTS_DEADLETTER = "vendorwatch.alerts.deadletter"
 GLOBAL_TABLES = ("orgs", "competitors", "ownership")
-PARTITIONED_TABLES = ("contracts", "alert-state", "shipments", "seen", "exposure")
+PARTITIONED_TABLES = ("contracts", "alert-state", "shipments", "seen", "shipments-seen", "exposure")
 COMPACTED = {"cleanup.policy": "compact"}
 KEPT = {"retention.ms": "-1"}
 TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code

@@ -12,11 +12,8 @@ import asyncio
 import json
 import logging
 import time
-import weakref
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from faust import streams as faust_streams
 
 from schemas import registry as names
 from schemas.alert import Evidence
@@ -27,13 +24,13 @@ from schemas.events import (
     ContractAmended,
     ContractSigned,
     ContractTerminated,
-    DataShared,
     OrgDeclared,
     OwnershipStated,
 )
 from streams.app import Worker
 from streams.changes import after_org_declared, after_statement, expiring_between
 from streams.contracts import apply_contract_event
+from streams.current import as_current
 from streams.durability import durable
 from streams.evaluate import Trigger, count_open, evaluate_vendor
 from streams.graph import apply_statement
@@ -41,7 +38,7 @@ from streams.intake import Intake
 from streams.lag import consumer_lag
 from streams.metrics import conflicted_exposure
 from streams.requests import coalesce, encode_evidence, encode_request
-from streams.shipments import add_shipment
+from streams.shipment_batches import apply_shipment_batch
 from streams.state import (
     contracts_from_table,
     dump,
@@ -58,19 +55,11 @@ CLOCK_SOURCE = "urn:vendorwatch:clock"
 EXPIRY_TYPE = "vendorwatch.announced.expired"
 INPUT_BATCH = 500
 INPUT_WINDOW_S = 0.02
+SHIPMENT_BATCH = 2000
+SHIPMENT_WINDOW_S = 0.1
 EVALUATION_BATCH = 500
 EVALUATION_WINDOW_S = 0.05
 INTERNAL_ERROR = "internal"
-
-
-def as_current(event: Any) -> None:
-    """Make ``event`` the one Faust's tables write changelog entries for (its partition).
-
-    take_events leaves the batch's last event current. Only this task's context variable is set: the
-    stream's own ``current_event`` attribute is shared with take_events' buffering task, and setting it
-    here made that task file a new record under an old event, losing the record.
-    """
-    faust_streams._current_event.set(weakref.ref(event))
 
 
 def register_agents(worker: Worker) -> None:
@@ -149,12 +138,6 @@ def register_agents(worker: Worker) -> None:
         tables.contracts[data.vendor_id] = {cid: dump(c) for cid, c in updated.items()}
         return {data.vendor_id}
 
-    def apply_shipment(decoded: CloudEvent) -> set[str]:
-        data = decoded.data
-        assert isinstance(data, DataShared)
-        tables.shipments[data.vendor_id] = add_shipment(tables.shipments.get(data.vendor_id), data)
-        return set()
-
     @app.agent(topics.orgs, name="orgs")
     async def orgs(stream: Any) -> None:
         await run_input(stream, apply_org)
@@ -169,7 +152,10 @@ def register_agents(worker: Worker) -> None:
 
     @app.agent(topics.data_shares, name="data-shares")
     async def data_shares(stream: Any) -> None:
-        await run_input(stream, apply_shipment)
+        # The high-volume stream: a batch at a time end to end (decoded, deduplicated, folded per vendor,
+        # one table write per vendor); its records may themselves be batches of events.
+        async for events in stream.take_events(SHIPMENT_BATCH, within=SHIPMENT_WINDOW_S):
+            await apply_shipment_batch(worker, intake, events)
 
     @app.agent(topics.evaluations, name="evaluator")
     async def evaluator(stream: Any) -> None:

@@ -5,6 +5,7 @@ Nothing happens at import time; tests and the CLI each build their own app from 
 
 from __future__ import annotations
 
+import gc
 import socket
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -20,10 +21,13 @@ from streams.config import limits_of, policy_of
 from streams.durability import PendingWrites, track_writes
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
+from streams.seen import ChunkedSeenTable
 from streams.store import Table
 from streams.world_cache import WorldCache
 from vendorwatch.brokers import faust_credentials
 from vendorwatch.settings import Settings
+
+PRODUCER_LINGER_MS = 5
 
 
 class Utf8Key(str):
@@ -57,7 +61,7 @@ class Topics:
 @dataclass(frozen=True)
 class Tables:
     """Global (every worker holds all of it): orgs, competitors, ownership.
-    Partitioned by vendor: contracts, alert_state, shipments, seen (by input key).
+    Partitioned by vendor: contracts, alert_state, shipments, seen and shipments_seen (by input key).
     Partitioned by lab: exposure."""
 
     orgs: Any
@@ -67,6 +71,7 @@ class Tables:
     alert_state: Any
     shipments: Any
     seen: Any
+    shipments_seen: ChunkedSeenTable
     exposure: Any
 
 
@@ -97,6 +102,7 @@ def advertised_url(settings: Settings) -> str:
 
 def create_app(settings: Settings, registry: CollectorRegistry | None = None) -> Worker:
     registry = registry if registry is not None else CollectorRegistry()
+    tune_gc()
     app = faust.App(
         settings.app_id,
         broker=[f"kafka://{server.strip()}" for server in settings.kafka_bootstrap.split(",")],
@@ -116,6 +122,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        # Changelog writes, re-evaluation requests and alerts share one producer: a few milliseconds of
+        # linger turn the many small sends of a busy moment into one request (measured in bench/).
+        producer_linger_ms=PRODUCER_LINGER_MS,
         processing_guarantee="at_least_once",
         table_standby_replicas=settings.standby_replicas,
         # A single event per re-evaluation must reach the alert topic quickly; commit often.
@@ -148,6 +157,21 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
 
     app.task(load_routing_metadata)
     return worker
+
+
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def tune_gc() -> None:
+    """Collect cycles less often than CPython's default (700, 10, 10).
+
+    Decoding a batch allocates hundreds of thousands of short-lived objects; at the default thresholds
+    the collector ran so often, walking every table entry the worker holds, that it more than doubled
+    the cost of decoding (profiled in bench/, docs/performance.md). Start-up objects are frozen out of
+    the collector's reach too: they live as long as the process.
+    """
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _raw_topic(app: faust.App, name: str, partitions: int) -> Any:
@@ -189,6 +213,9 @@ def _tables(app: faust.App, settings: Settings, cache: WorldCache) -> Tables:
         created.on_rebuild = lambda items: cache.rebuild(name, items)
         return app.tables.add(created)
 
+    seen_chunks = ChunkedSeenTable(app, name="shipments-seen", partitions=n, key_type=Utf8Key,
+                                   beacon=app.tables.beacon, help=Tables.__doc__)
+    app.tables.add(seen_chunks)
     return Tables(
         orgs=global_table(world_cache.ORGS),
         competitors=global_table(world_cache.COMPETITORS),
@@ -197,5 +224,6 @@ def _tables(app: faust.App, settings: Settings, cache: WorldCache) -> Tables:
         alert_state=table("alert-state", by_key=True),
         shipments=table("shipments", by_key=True),
         seen=table("seen"),
+        shipments_seen=seen_chunks,
         exposure=table("exposure", by_key=True),
     )

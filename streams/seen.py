@@ -1,0 +1,90 @@
+"""Duplicate detection for the high-volume stream: source+id remembered in chunks, one table write per batch.
+
+The other input agents mark each event in the ``seen`` table: one changelog record per event, and a
+producer flush before it so a durable mark never outlives lost effects. At data-shipment volume the
+writes are most of the cost of an event and most of what a restart replays, and the flush stalls every
+batch for a broker round trip. So the shipment agent writes one *chunk* per source partition per batch
+(key ``<topic>/<partition>/<first offset>``, value ``{identity: offset}``) and records *where* each
+identity was seen. An event whose identity was seen at another position is a duplicate; one seen at its
+own position is a replay of its own record, counted if and only if its vendor's totals say so
+(``streams.shipments.applied_offset``, written atomically with the totals). No ordering between the
+chunk and the totals is needed, so no flush.
+
+A chunk lives in the changelog partition of the records it covers (the agent makes an event of that
+partition current before writing), so it moves with them on a rebalance. Lookups go to an in-memory
+index kept in step with the table: on each local write, on each changelog batch applied during
+recovery, and rebuilt once recovery has dropped the partitions this worker no longer owns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Mapping
+from enum import Enum
+from typing import Any
+
+import faust
+
+PARTITION_SHIFT = 40
+"""A position is ``partition << 40 | offset``: one int per identity in the index."""
+
+
+class Verdict(Enum):
+    APPLY = "apply"
+    REPLAY = "replay"
+    """Its own record again (after a restart) and already counted: skip, but remember it."""
+    DUPLICATE = "duplicate"
+
+
+def chunk_key(topic: str, partition: int, first_offset: int) -> str:
+    return f"{topic}/{partition}/{first_offset}"
+
+
+def position(partition: int, offset: int) -> int:
+    return partition << PARTITION_SHIFT | offset
+
+
+def judge(identity: str, at: int, seen: Mapping[str, int], legacy: Container[str], counted: bool,
+          batch: Container[str]) -> Verdict:
+    """What to do with an event: ``at`` its record's position, ``counted`` whether its vendor's totals
+    already include that record, ``batch`` the identities met earlier in this batch."""
+    if identity in batch:
+        return Verdict.DUPLICATE
+    earlier = seen.get(identity)
+    if earlier is not None and earlier != at:
+        return Verdict.DUPLICATE
+    if earlier is None and identity in legacy:
+        return Verdict.DUPLICATE  # marked in ``seen`` by a worker from before chunks
+    return Verdict.REPLAY if counted else Verdict.APPLY
+
+
+class ChunkedSeenTable(faust.Table[str, dict[str, int]]):
+    """A Faust table of identity chunks with an index of every identity it holds and where it was seen."""
+
+    identities: dict[str, int]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.identities = {}
+        super().__init__(*args, **kwargs)
+
+    def on_key_set(self, key: Any, value: Any) -> None:
+        super().on_key_set(key, value)
+        self._index(key, value)
+
+    def apply_changelog_batch(self, batch: Iterable[Any]) -> None:
+        events = list(batch)
+        super().apply_changelog_batch(events)
+        for event in events:
+            if event.message.value is not None:
+                self._index(self._to_key(event.key), self._to_value(event.value))
+
+    async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
+        await super().on_recovery_completed(active_tps, standby_tps)
+        # The store has just dropped the chunks of partitions this worker no longer owns.
+        self.identities = {}
+        for key, chunk in self.data.items():
+            self._index(key, chunk)
+
+    def _index(self, key: Any, chunk: Mapping[str, int]) -> None:
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        base = int(name.rsplit("/", 2)[1]) << PARTITION_SHIFT
+        self.identities.update((identity, base | offset) for identity, offset in chunk.items())

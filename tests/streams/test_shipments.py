@@ -1,0 +1,59 @@
+"""Shipment totals in batches and the duplicate verdicts of the high-volume path (pure)."""
+
+from __future__ import annotations
+
+from functools import reduce
+
+import pytest
+
+from schemas.events import DataShared
+from streams.seen import Verdict, chunk_key, judge, position
+from streams.shipments import APPLIED, add_shipment, add_shipments, applied_offset, lab_totals, record_applied
+
+
+def shipped(lab: str, records: int, data_class: str = "training_data") -> DataShared:
+    return DataShared(lab_id=lab, vendor_id="scale-ai", contract_id="c-1", records=records, bytes=records * 10,
+                      data_class=data_class, sensitivity="restricted")
+
+
+SHIPMENTS = [shipped("google", 5), shipped("openai", 7, "roadmap"), shipped("google", 1, "prototypes")]
+
+
+def test_a_batch_adds_up_to_the_same_totals_as_one_shipment_at_a_time():
+    start = {"google": {"shipments": 2, "records": 3, "bytes": 30, "data_classes": ["evaluation_data"]}}
+    one_by_one = reduce(add_shipment, SHIPMENTS, start)
+    assert add_shipments(start, SHIPMENTS) == one_by_one
+    assert one_by_one["google"] == {"shipments": 4, "records": 9, "bytes": 90,
+                                    "data_classes": ["evaluation_data", "prototypes", "training_data"]}
+    assert start["google"]["shipments"] == 2  # the table's value is not changed in place
+
+
+def test_the_applied_offsets_travel_with_the_totals_and_only_move_forward():
+    totals = record_applied(add_shipments(None, SHIPMENTS), {3: 120, 5: 7})
+    assert applied_offset(totals, 3) == 120 and applied_offset(totals, 5) == 7 and applied_offset(totals, 0) == -1
+    later = record_applied(add_shipments(totals, [shipped("xai", 1)]), {3: 90, 5: 8})
+    assert later[APPLIED] == {"3": 120, "5": 8}
+    assert set(lab_totals(later)) == {"google", "openai", "xai"}
+    assert applied_offset(None, 1) == -1
+
+
+AT = position(3, 120)
+
+
+@pytest.mark.parametrize(("seen", "legacy", "counted", "batch", "verdict"), [
+    pytest.param({}, set(), False, set(), Verdict.APPLY, id="new"),
+    pytest.param({"e": position(3, 99)}, set(), False, set(), Verdict.DUPLICATE, id="seen elsewhere"),
+    pytest.param({"e": position(4, 120)}, set(), False, set(), Verdict.DUPLICATE, id="same offset, other partition"),
+    pytest.param({}, {"e"}, False, set(), Verdict.DUPLICATE, id="marked by a worker from before chunks"),
+    pytest.param({}, set(), False, {"e"}, Verdict.DUPLICATE, id="twice in one batch"),
+    pytest.param({"e": AT}, set(), True, set(), Verdict.REPLAY, id="its own record again, counted"),
+    pytest.param({"e": AT}, set(), False, set(), Verdict.APPLY, id="its own record again, totals lost"),
+    pytest.param({}, set(), True, set(), Verdict.REPLAY, id="counted, its seen chunk lost"),
+])
+def test_judge(seen, legacy, counted, batch, verdict):
+    assert judge("e", AT, seen, legacy, counted, batch) is verdict
+
+
+def test_positions_and_chunk_keys_keep_partition_and_offset_apart():
+    assert position(1, 0) != position(0, 1) and position(0, 2**39) != position(1, 0)
+    assert chunk_key("vendorwatch.data-shares", 3, 120) == "vendorwatch.data-shares/3/120"
