@@ -53,12 +53,14 @@ GAUGE_REFRESH_S = 5.0
 EXPIRY_CHECK_S = 3600.0
 CLOCK_SOURCE = "urn:vendorwatch:clock"
 EXPIRY_TYPE = "vendorwatch.announced.expired"
+# Windows and batch sizes trade latency for batching: an alert waits for both windows, and a shipment batch
+# holds the event loop while it is applied (docs/performance.md has the measurements).
 INPUT_BATCH = 500
-INPUT_WINDOW_S = 0.02
-SHIPMENT_BATCH = 2000
+INPUT_WINDOW_S = 0.005
+SHIPMENT_BATCH = 500
 SHIPMENT_WINDOW_S = 0.1
 EVALUATION_BATCH = 500
-EVALUATION_WINDOW_S = 0.05
+EVALUATION_WINDOW_S = 0.01
 INTERNAL_ERROR = "internal"
 
 
