@@ -18,7 +18,7 @@ from schemas import registry as names
 from streams import world_cache
 from streams.admin import changelog_topic, internal_topic, stream_topics
 from streams.config import limits_of, policy_of
-from streams.durability import PendingWrites, track_writes
+from streams.durability import PendingWrites, settle_before_rebalance, track_writes
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
 from streams.seen import ChunkedSeenTable
@@ -145,6 +145,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     from streams.web import register_pages
 
     track_writes((getattr(tables, f.name) for f in fields(tables)), worker.pending)
+    settle_before_rebalance(app, worker.pending, settings.session_timeout_s / 2)
     register_agents(worker)
     register_pages(worker)
     register_watchdog(worker, frozenset(stream_topics(settings)))

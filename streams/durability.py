@@ -75,3 +75,24 @@ async def durable(pending: PendingWrites) -> None:
                      "reprocesses the batch from the committed offsets", type(error).__name__, error)
         logging.shutdown()
         os._exit(EXIT_CODE)
+
+
+def settle_before_rebalance(app: Any, pending: PendingWrites, timeout_s: float) -> None:
+    """Before partitions move, wait until this worker's writes are on the broker.
+
+    Faust's own flush on revocation is the 0.1 s one. A changelog write still in flight when the new
+    assignment's recovery reads the changelog's high-water marks would be missing from the recovered
+    table, and the key's older value would stand in memory until its next write.
+    """
+
+    async def settle(*args: Any, **kwargs: Any) -> None:
+        try:
+            await asyncio.wait_for(pending.settled(), timeout_s)
+        except TimeoutError:
+            log.warning("%d writes still unacknowledged after %.0fs as partitions move", len(pending), timeout_s)
+        except Exception as error:  # a failed write: the same rule as on the agents' path
+            log.critical("a write failed as partitions move (%s: %s): exiting", type(error).__name__, error)
+            logging.shutdown()
+            os._exit(EXIT_CODE)
+
+    app.on_partitions_revoked.connect(settle)
