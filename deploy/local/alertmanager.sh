@@ -8,6 +8,9 @@ set -euo pipefail
 port="${VENDORWATCH_ALERTMANAGER_PORT:-19093}"
 run_dir="${TMPDIR:-/tmp}/vendorwatch-alertmanager-$port"
 pid_file="$run_dir/pid"
+name=alertmanager
+# shellcheck source=deploy/local/prom-service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/prom-service.sh"
 
 binary() { command -v prometheus-alertmanager || command -v alertmanager || true; }
 
@@ -18,8 +21,6 @@ install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager >/dev/null
   fi
 }
-
-running() { [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 
 start() {
   install
@@ -37,34 +38,7 @@ YAML
     --web.listen-address="127.0.0.1:$port" --cluster.listen-address="" \
     >"$run_dir/alertmanager.log" 2>&1 &
   echo $! >"$pid_file"
-  for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; then
-      echo "alertmanager.sh: Alertmanager $("$(binary)" --version 2>&1 | head -1 | awk '{print $3}') ready on 127.0.0.1:$port (state $run_dir)" >&2
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "alertmanager.sh: not ready in 10s; see $run_dir/alertmanager.log" >&2
-  return 1
+  wait_ready "$run_dir/alertmanager.log" "Alertmanager $("$(binary)" --version 2>&1 | head -1 | awk '{print $3}')"
 }
 
-status() {
-  if running && curl -fsS "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; then
-    echo "alertmanager.sh: running as pid $(cat "$pid_file") on 127.0.0.1:$port"
-  else
-    echo "alertmanager.sh: not running on 127.0.0.1:$port"; return 1
-  fi
-}
-
-stop() {
-  if running; then kill "$(cat "$pid_file")"; fi
-  rm -f "$pid_file"
-}
-
-case "${1:-}" in
-  install) install ;;
-  start) start ;;
-  status) status ;;
-  stop) stop ;;
-  *) echo "usage: $0 install|start|status|stop" >&2; exit 2 ;;
-esac
+dispatch "$@"

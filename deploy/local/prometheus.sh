@@ -11,6 +11,9 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 port="${VENDORWATCH_PROMETHEUS_PORT:-9090}"
 run_dir="${TMPDIR:-/tmp}/vendorwatch-prometheus-$port"
 pid_file="$run_dir/pid"
+name=prometheus
+# shellcheck source=deploy/local/prom-service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/prom-service.sh"
 
 binary() { command -v prometheus || true; }
 
@@ -26,8 +29,6 @@ install() {
     systemctl stop prometheus || true
   fi
 }
-
-running() { [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 
 targets() { local IFS=,; for t in $1; do printf "'%s'," "$t"; done | sed 's/,$//'; }
 
@@ -50,34 +51,7 @@ YAML
   "$(binary)" --config.file="$run_dir/prometheus.yml" --storage.tsdb.path="$run_dir/data" \
     --web.listen-address="127.0.0.1:$port" >"$run_dir/prometheus.log" 2>&1 &
   echo $! >"$pid_file"
-  for _ in $(seq 1 100); do
-    if curl -fsS "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; then
-      echo "prometheus.sh: Prometheus ready on http://127.0.0.1:$port (state $run_dir)" >&2
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "prometheus.sh: not ready in 10s; see $run_dir/prometheus.log" >&2
-  return 1
+  wait_ready "$run_dir/prometheus.log" "Prometheus"
 }
 
-status() {
-  if running && curl -fsS "http://127.0.0.1:$port/-/ready" >/dev/null 2>&1; then
-    echo "prometheus.sh: running as pid $(cat "$pid_file") on 127.0.0.1:$port"
-  else
-    echo "prometheus.sh: not running on 127.0.0.1:$port"; return 1
-  fi
-}
-
-stop() {
-  if running; then kill "$(cat "$pid_file")"; fi
-  rm -f "$pid_file"
-}
-
-case "${1:-}" in
-  install) install ;;
-  start) start ;;
-  status) status ;;
-  stop) stop ;;
-  *) echo "usage: $0 install|start|status|stop" >&2; exit 2 ;;
-esac
+dispatch "$@"
