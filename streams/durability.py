@@ -21,7 +21,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-EXIT_CODE = 70  # EX_SOFTWARE, as the watchdog
+EXIT_CODE = 70  # EX_SOFTWARE: an internal error a restart cures (the watchdog exits with it too)
 
 
 class PendingWrites:

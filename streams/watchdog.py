@@ -22,12 +22,12 @@ from typing import Any
 from prometheus_client import Gauge
 
 from streams.app import Worker
+from streams.durability import EXIT_CODE
 from streams.web import readiness
 
 log = logging.getLogger(__name__)
 
 CHECK_INTERVAL_S = 5.0
-EXIT_CODE = 70  # EX_SOFTWARE: an internal error a restart cures
 
 
 @dataclass
@@ -71,7 +71,7 @@ def register_watchdog(worker: Worker, watched_topics: frozenset[str]) -> None:
     # Reported (metric, /livez, a warning) from half the timeout; the process ends at the timeout.
     tracker = StallTracker(settings.stall_timeout_s / 2)
     gauge = Gauge("vendorwatch_stalled_partitions",
-                  "Partitions with records left whose committed offset has not moved for STALL_TIMEOUT_S.",
+                  "Partitions with records left whose committed offset has not moved for half of STALL_TIMEOUT_S.",
                   registry=worker.registry)
 
     async def check() -> None:
