@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError, create_model
 
-from schemas.cloudevents import CloudEvent, decode_record, from_attributes, parse_time
+from schemas.cloudevents import CloudEvent, decode_record, event_identity, from_attributes, parse_time
 from schemas.errors import InvalidEvent, NotACloudEvent
 from schemas.registry import SPECS, EventSpec
 
@@ -51,7 +51,7 @@ class FastEnvelope(BaseModel):
 
     @property
     def identity(self) -> str:
-        return f"{self.source}\x1f{self.id}"
+        return event_identity(self.source, self.id)
 
     @property
     def key(self) -> str:

@@ -27,6 +27,11 @@ _KNOWN_ATTRIBUTES = frozenset(
 )
 
 
+def event_identity(source: str, id_: str) -> str:
+    """The duplicate-detection key of an event: ``source`` and ``id`` with a separator neither contains."""
+    return f"{source}\x1f{id_}"
+
+
 @dataclass(frozen=True, slots=True)
 class CloudEvent:
     """A validated CloudEvent whose ``data`` is the pydantic model of its ``type``."""
@@ -51,7 +56,7 @@ class CloudEvent:
     @property
     def identity(self) -> str:
         """``source`` + ``id``: two events with the same identity are duplicates."""
-        return f"{self.source}\x1f{self.id}"
+        return event_identity(self.source, self.id)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -16,15 +16,15 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 import pytest
-from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from alerts.dispatcher import Dispatcher
 from alerts.receiver_state import read_receiver_states
 from alerts.store import ensure_delivery_topics, read_deliveries
-from schemas import Alert, Exposure, Influence, encode_structured, new_event
+from schemas import Alert, Exposure, Influence, new_event
 from schemas.registry import TOPIC_ALERTS
 from streams.admin import start_group_at_end
+from tests.support.alerts import publish_alerts
 from tests.support.receiver import LoopbackReceiver
 from vendorwatch.local import new_secret
 from vendorwatch.settings import Settings, load_settings
@@ -40,16 +40,6 @@ def transition(run: str, seq: int, name: str, status: str, severity: str, episod
                   summary=f"Meta holds 30% of v-{run}.")
     return new_event(id=f"{run}-{episode}.{seq}", source="vendorwatch/test", type="vendorwatch.alert.v1",
                      data=alert)
-
-
-async def produce(settings: Settings, *events) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(TOPIC_ALERTS, encode_structured(event), key=b"google")
-    finally:
-        await producer.stop()
 
 
 async def vendorwatch(env: dict[str, str], *argv: str) -> tuple[int, str, str]:
@@ -120,7 +110,7 @@ async def test_list_show_redeliver_and_a_silence_that_drops_then_lets_through(br
     async with webhook_sink(secret) as sink:
         settings, env = await prepared(environment(run, sink.url, secret, broker_settings.kafka_bootstrap))
         async with Dispatching(settings) as dispatcher:
-            await produce(settings, opened)
+            await publish_alerts(settings.kafka_bootstrap, opened)
             await sink.wait_for({opened.id})
 
             rc, out, _ = await vendorwatch(env, "alerts", "list", "--vendor", f"v-{run}", "--json")
@@ -153,7 +143,7 @@ async def test_list_show_redeliver_and_a_silence_that_drops_then_lets_through(br
             assert rc == 0, err
             silence_id = out.strip()
             await eventually(lambda: _true(silence_id in dispatcher.silences.silences))
-            await produce(settings, escalated)
+            await publish_alerts(settings.kafka_bootstrap, escalated)
             await eventually(lambda: _is(delivery_status(settings, escalated.id), "silenced"))
             rc, out, _ = await vendorwatch(env, "alerts", "show", f"{run}-ep")
             assert f"default <- {escalated.id}: silenced" in out and silence_id in out
@@ -165,7 +155,7 @@ async def test_list_show_redeliver_and_a_silence_that_drops_then_lets_through(br
             rc, _, err = await vendorwatch(env, "alerts", "silence", "expire", silence_id)
             assert rc == 0 and "expired" in err
             await eventually(lambda: _true(dispatcher.silences.silences[silence_id].state(time.time()) == "expired"))
-            await produce(settings, resolved)
+            await publish_alerts(settings.kafka_bootstrap, resolved)
             await sink.wait_for({resolved.id})
             await asyncio.sleep(1.0)
             rc, out, _ = await vendorwatch(env, "alerts", "list", "--vendor", f"v-{run}", "--json")
@@ -192,7 +182,7 @@ async def test_a_receiver_gone_with_410_stays_disabled_across_a_restart_until_en
                                                    VENDORWATCH_ROUTING_FILE=str(routing)))
         first = Dispatching(settings)
         async with first:
-            await produce(settings, alerts[0])
+            await publish_alerts(settings.kafka_bootstrap, alerts[0])
             await sink.wait_for({alerts[0].id})
             await eventually(lambda: _true(first.disabled("gone") == 1))
         assert (await read_receiver_states(settings)).disabled("gone") is not None
@@ -200,7 +190,7 @@ async def test_a_receiver_gone_with_410_stays_disabled_across_a_restart_until_en
         second = Dispatching(settings)  # a restart: the disabled state is read back from the topic
         async with second:
             await eventually(lambda: _true(second.disabled("gone") == 1))
-            await produce(settings, alerts[1])
+            await publish_alerts(settings.kafka_bootstrap, alerts[1])
             await sink.wait_for({alerts[1].id})
             await eventually(lambda: _is(_status_for(settings, "gone", alerts[1].id), "failed"))
             assert gone.ids == [alerts[0].id], "a disabled receiver is not sent anything"
@@ -212,7 +202,7 @@ async def test_a_receiver_gone_with_410_stays_disabled_across_a_restart_until_en
             rc, _, err = await vendorwatch(env, "alerts", "receiver", "enable", "gone")
             assert rc == 0 and "enabled" in err
             await eventually(lambda: _true(second.disabled("gone") == 0))
-            await produce(settings, alerts[2])
+            await publish_alerts(settings.kafka_bootstrap, alerts[2])
             await sink.wait_for({alerts[2].id})
             await eventually(lambda: _true(alerts[2].id in gone.ids))
     assert gone.ids == [alerts[0].id, alerts[2].id]

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
 
 from alerts.dispatcher import Dispatcher
 from alerts.store import ensure_delivery_topics
-from schemas import Alert, Exposure, Influence, encode_structured, new_event
+from schemas import Alert, Exposure, Influence, new_event
 from schemas.registry import TOPIC_ALERTS
 from streams.admin import start_group_at_end
+from tests.support.alerts import publish_alerts
 from tests.support.receiver import LoopbackReceiver
 from vendorwatch.local import new_secret
 from vendorwatch.settings import load_settings
@@ -52,16 +52,6 @@ def transition(run: str, n: int, transition: str, status: str, sequence: int):
                   influence=Influence(economic_share=49.0), exposure=Exposure(annual_value_usd=1e6),
                   summary=f"Meta holds 49% of v-{run}.")
     return new_event(id=f"{run}-evt-{n}", source="vendorwatch/test", type="vendorwatch.alert.v1", data=alert)
-
-
-async def produce(bootstrap: str, events) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for event in events:
-            await producer.send_and_wait(TOPIC_ALERTS, encode_structured(event), key=b"google")
-    finally:
-        await producer.stop()
 
 
 async def am_alerts(vendor: str) -> list[dict]:
@@ -122,7 +112,7 @@ receiver = "am"
         stop = asyncio.Event()
         task = asyncio.create_task(dispatcher.run(stop))
         try:
-            await produce(settings.kafka_bootstrap, [transition(run, 1, "opened", "firing", 1)])
+            await publish_alerts(settings.kafka_bootstrap, transition(run, 1, "opened", "firing", 1))
             await sink.wait_for({f"{run}-evt-1"})
             firing = await eventually(lambda: am_alerts(f"v-{run}"))
             assert firing[0]["labels"]["alertname"] == "VendorCompetitorOverlap"
@@ -131,7 +121,7 @@ receiver = "am"
             first_update = firing[0]["updatedAt"]
             await eventually(lambda: _updated_after(f"v-{run}", first_update))
 
-            await produce(settings.kafka_bootstrap, [transition(run, 2, "resolved", "resolved", 2)])
+            await publish_alerts(settings.kafka_bootstrap, transition(run, 2, "resolved", "resolved", 2))
             await sink.wait_for({f"{run}-evt-2"})
             await eventually(lambda: _gone(f"v-{run}"))
             await eventually(lambda: _count(pagerduty.bodies, 2))
