@@ -16,15 +16,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError, create_model
 
-from schemas.cloudevents import CloudEvent, decode_record, event_identity, from_attributes, parse_time
+from schemas import registry as names
+from schemas.cloudevents import CloudEvent, decode_record, event_identity, from_attributes
 from schemas.errors import InvalidEvent, NotACloudEvent
 from schemas.registry import SPECS, EventSpec
+from schemas.shipment_codec import FastShipment, decode_shipments, parse_time_cached
 
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 MAX_BATCH_EVENTS = 10_000
@@ -63,7 +64,7 @@ class FastEnvelope(BaseModel):
 
     def event(self) -> CloudEvent:
         return CloudEvent(id=self.id, source=self.source, type=self.type, data=self.data,
-                          time=_parse_time_cached(self.time), subject=self.subject)
+                          time=parse_time_cached(self.time), subject=self.subject)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +76,8 @@ class Rejected:
     error: InvalidEvent
 
 
-Incoming = CloudEvent | FastEnvelope
-Decoded = CloudEvent | FastEnvelope | Rejected
+Incoming = CloudEvent | FastEnvelope | FastShipment
+Decoded = CloudEvent | FastEnvelope | FastShipment | Rejected
 
 
 def is_batch(headers: dict[str, bytes]) -> bool:
@@ -121,10 +122,17 @@ def _decode_batch(value: bytes | None, event_type: str) -> list[Decoded]:
 
 
 def _decode_item(item: Any, index: int) -> Decoded:
-    raw = json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+    raw = _dumps(item)
     if not isinstance(item, dict):
         return Rejected(raw, index, NotACloudEvent(f"expected a CloudEvent JSON object, got {type(item).__name__}"))
     return _decode_or_reject(raw, index, lambda: from_attributes(item))
+
+
+def _dumps(item: Any) -> bytes:
+    try:
+        return json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") is valid JSON but not UTF-8: keep it escaped
+        return json.dumps(item, separators=(",", ":")).encode()
 
 
 def _decode_or_reject(raw: bytes, index: int | None, decode: Any) -> Decoded:
@@ -135,9 +143,12 @@ def _decode_or_reject(raw: bytes, index: int | None, decode: Any) -> Decoded:
         return Rejected(raw, index, error)
 
 
-def _fast_single(value: bytes | None, event_type: str) -> FastEnvelope | None:
+def _fast_single(value: bytes | None, event_type: str) -> FastEnvelope | FastShipment | None:
     if not value:
         return None
+    if event_type == names.DATA_SHARED:
+        shipments = decode_shipments(value, batch=False, max_events=1)
+        return shipments[0] if shipments else None
     try:
         envelope: FastEnvelope = _envelope(event_type).validate_json(value, strict=True)
     except ValidationError:
@@ -146,6 +157,9 @@ def _fast_single(value: bytes | None, event_type: str) -> FastEnvelope | None:
 
 
 def _fast_batch(value: bytes, event_type: str) -> list[Decoded] | None:
+    if event_type == names.DATA_SHARED:
+        shipments = decode_shipments(value, batch=True, max_events=MAX_BATCH_EVENTS)
+        return None if shipments is None else list[Decoded](shipments)
     try:
         envelopes = _envelopes(event_type).validate_json(value, strict=True)
     except ValidationError:
@@ -160,16 +174,10 @@ def _fast_batch(value: bytes, event_type: str) -> list[Decoded] | None:
 
 def _time_ok(value: str | None) -> bool:
     try:
-        _parse_time_cached(value)
+        parse_time_cached(value)
     except InvalidEvent:
         return False  # the reference codec names the problem
     return True
-
-
-@lru_cache(maxsize=4096)
-def _parse_time_cached(value: str | None) -> datetime | None:
-    # Events of one export usually share a few timestamps; parsing them once each is measurably cheaper.
-    return parse_time(value)
 
 
 @cache

@@ -43,8 +43,7 @@ def position(partition: int, offset: int) -> int:
     return partition << PARTITION_SHIFT | offset
 
 
-def judge(identity: str, at: int, seen: Mapping[str, int], legacy: Container[str], counted: bool,
-          batch: Container[str]) -> Verdict:
+def judge(identity: str, at: int, seen: Mapping[str, int], counted: bool, batch: Container[str]) -> Verdict:
     """What to do with an event: ``at`` its record's position, ``counted`` whether its vendor's totals
     already include that record, ``batch`` the identities met earlier in this batch."""
     if identity in batch:
@@ -52,8 +51,6 @@ def judge(identity: str, at: int, seen: Mapping[str, int], legacy: Container[str
     earlier = seen.get(identity)
     if earlier is not None and earlier != at:
         return Verdict.DUPLICATE
-    if earlier is None and identity in legacy:
-        return Verdict.DUPLICATE  # marked in ``seen`` by a worker from before chunks
     return Verdict.REPLAY if counted else Verdict.APPLY
 
 

@@ -20,21 +20,17 @@ from typing import Any
 
 from schemas import registry as names
 from schemas.batch import Incoming
-from schemas.events import DataShared
 from streams.app import Worker
 from streams.current import as_current
 from streams.intake import Intake
 from streams.seen import Verdict, chunk_key, judge, position
-from streams.shipments import add_shipments, applied_offset, record_applied
+from streams.shipments import Shipment, add_shipments, applied_offset, record_applied
 
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "internal"
 YIELD_EVERY = 2000
 """Events decoded between two yields to the event loop, so a large batch never holds up the alert path."""
-
-Accepted = tuple[Any, Incoming, DataShared]
-
 
 @dataclass
 class _Marks:
@@ -43,26 +39,26 @@ class _Marks:
     chunks: dict[int, dict[str, int]] = field(default_factory=dict)
     firsts: dict[int, Any] = field(default_factory=dict)
 
-    def add(self, event: Any, identity: str) -> None:
+    def chunk(self, event: Any) -> dict[str, int]:
+        """The chunk ``event``'s record marks its identities in (``identity -> offset``)."""
         message = event.message
         first = self.firsts.get(message.partition)
         if first is None or message.offset < first.message.offset:
             self.firsts[message.partition] = event
-        self.chunks.setdefault(message.partition, {})[identity] = message.offset
+        return self.chunks.setdefault(message.partition, {})
+
+
+Records = list[tuple[Any, list[Incoming]]]
+"""A vendor's records in this batch, each with its accepted events (all keyed to that vendor)."""
 
 
 async def apply_shipment_batch(worker: Worker, intake: Intake, events: Sequence[Any]) -> None:
     topic = worker.topics.data_shares.get_topic_name()
-    grouped: dict[str, list[Accepted]] = {}
-    for event, decoded in await _accept(intake, events):
-        data = decoded.data
-        assert isinstance(data, DataShared)
-        grouped.setdefault(data.vendor_id, []).append((event, decoded, data))
     marks = _Marks()
     in_batch: set[str] = set()
     applied = duplicates = 0
-    for vendor_id, items in grouped.items():
-        counted, dropped = await _apply_vendor(worker, intake, vendor_id, items, marks, in_batch, topic)
+    for vendor_id, records in (await _accept(intake, events)).items():
+        counted, dropped = await _apply_vendor(worker, intake, vendor_id, records, marks, in_batch, topic)
         applied += counted
         duplicates += dropped
     for partition, chunk in marks.chunks.items():
@@ -75,55 +71,61 @@ async def apply_shipment_batch(worker: Worker, intake: Intake, events: Sequence[
         worker.metrics.events_consumed.labels(topic, names.DATA_SHARED).inc(applied)
 
 
-async def _accept(intake: Intake, events: Sequence[Any]) -> list[tuple[Any, Incoming]]:
-    accepted: list[tuple[Any, Incoming]] = []
+async def _accept(intake: Intake, events: Sequence[Any]) -> dict[str, Records]:
+    """The accepted events of each record, grouped by vendor: a record's accepted events are all keyed
+    to the record's key (``accept_many`` re-keys the others), so grouping is per record, not per event."""
+    grouped: dict[str, Records] = {}
     since_yield = 0
     for event in events:
         decoded = await intake.accept_many(event, names.DATA_SHARED)
-        accepted.extend((event, d) for d in decoded)
+        if decoded:
+            grouped.setdefault(decoded[0].key, []).append((event, decoded))
         since_yield += len(decoded)
         if since_yield >= YIELD_EVERY:
             since_yield = 0
             await asyncio.sleep(0)
-    return accepted
+    return grouped
 
 
-async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, items: list[Accepted], marks: _Marks,
+async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records: Records, marks: _Marks,
                         in_batch: set[str], topic: str) -> tuple[int, int]:
     """Judge the vendor's events, add the new ones to its totals in one write; returns (applied, duplicates)."""
-    table, seen, legacy = worker.tables.shipments, worker.tables.shipments_seen.identities, worker.tables.seen
+    table, seen = worker.tables.shipments, worker.tables.shipments_seen.identities
     started = time.perf_counter()
     totals = table.get(vendor_id)
-    fresh: list[DataShared] = []
+    fresh: list[Shipment] = []
     offsets: dict[int, int] = {}
-    to_mark: list[tuple[Any, str]] = []
-    counted_up_to: dict[int, int] = {}
     duplicates = 0
-    for event, decoded, data in items:
+    to_mark: list[tuple[Any, dict[str, int]]] = []
+    for event, items in records:
         message = event.message
-        identity = decoded.identity
-        if message.partition not in counted_up_to:
-            counted_up_to[message.partition] = applied_offset(totals, message.partition)
-        verdict = judge(identity, position(message.partition, message.offset), seen, legacy,
-                        counted_up_to[message.partition] >= message.offset, in_batch)
-        in_batch.add(identity)
-        if verdict is Verdict.DUPLICATE:
-            duplicates += 1
-            continue
-        to_mark.append((event, identity))
-        if verdict is Verdict.APPLY:
-            fresh.append(data)
+        at = position(message.partition, message.offset)
+        counted = applied_offset(totals, message.partition) >= message.offset
+        mine: dict[str, int] = {}
+        to_mark.append((event, mine))
+        before = len(fresh)
+        for item in items:
+            identity = item.identity
+            verdict = judge(identity, at, seen, counted, in_batch)
+            in_batch.add(identity)
+            if verdict is Verdict.DUPLICATE:
+                duplicates += 1
+                continue
+            mine[identity] = message.offset
+            if verdict is Verdict.APPLY:
+                fresh.append(item.data)  # type: ignore[arg-type]  # a data-shares event's data is a shipment
+        if len(fresh) > before:
             offsets[message.partition] = max(message.offset, offsets.get(message.partition, -1))
     if fresh:
         try:
             table[vendor_id] = record_applied(add_shipments(totals, fresh), offsets)
         except Exception as error:  # a bug must not stop the stream nor lose the events
             log.exception("failed to apply %d shipments to %s", len(fresh), vendor_id)
-            for message in {id(e.message): e.message for e, _, _ in items}.values():
+            for message in {id(e.message): e.message for e, _ in records}.values():
                 await intake.deadletter(message, f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR)
             return 0, duplicates
         # One observation per vendor per batch: the time to apply that vendor's shipments.
         worker.metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
-    for event, identity in to_mark:
-        marks.add(event, identity)
+    for event, mine in to_mark:  # only once applied: a dead-lettered event can be sent again
+        marks.chunk(event).update(mine)
     return len(fresh), duplicates

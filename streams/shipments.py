@@ -8,19 +8,32 @@ replayed record it already counted from one whose totals were lost, without wait
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from typing import Any
-
-from schemas.events import DataShared
+from typing import Any, Protocol
 
 
-def add_shipment(totals: Mapping[str, Any] | None, shipment: DataShared) -> dict[str, Any]:
+class Shipment(Protocol):
+    """What the totals need of a shipment: ``schemas.events.Shipment`` or the stream's decoded form
+    (``schemas.shipment_codec.ShipmentData``)."""
+
+    @property
+    def lab_id(self) -> str: ...
+    @property
+    def vendor_id(self) -> str: ...
+    @property
+    def records(self) -> int: ...
+    @property
+    def bytes(self) -> int: ...
+    @property
+    def data_class(self) -> str: ...
+
+
+def add_shipment(totals: Mapping[str, Any] | None, shipment: Shipment) -> dict[str, Any]:
     """Per lab: shipments, records and bytes, and the data classes seen, after one more shipment."""
     return add_shipments(totals, (shipment,))
 
 
-def add_shipments(totals: Mapping[str, Any] | None, shipments: Iterable[DataShared]) -> dict[str, Any]:
+def add_shipments(totals: Mapping[str, Any] | None, shipments: Iterable[Shipment]) -> dict[str, Any]:
     """``add_shipment`` for many shipments to one vendor at once: the totals are copied once, not per shipment."""
     updated = dict(totals or {})
     touched: dict[str, dict[str, Any]] = {}
@@ -39,14 +52,6 @@ def add_shipments(totals: Mapping[str, Any] | None, shipments: Iterable[DataShar
         lab["data_classes"] = sorted(classes[lab_id])
         updated[lab_id] = lab
     return updated
-
-
-def by_vendor(shipments: Iterable[DataShared]) -> dict[str, list[DataShared]]:
-    """Shipments grouped by vendor, each vendor's in arrival order (so one table write per vendor)."""
-    grouped: dict[str, list[DataShared]] = defaultdict(list)
-    for shipment in shipments:
-        grouped[shipment.vendor_id].append(shipment)
-    return grouped
 
 
 APPLIED = "_applied"

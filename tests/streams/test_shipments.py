@@ -40,18 +40,17 @@ def test_the_applied_offsets_travel_with_the_totals_and_only_move_forward():
 AT = position(3, 120)
 
 
-@pytest.mark.parametrize(("seen", "legacy", "counted", "batch", "verdict"), [
-    pytest.param({}, set(), False, set(), Verdict.APPLY, id="new"),
-    pytest.param({"e": position(3, 99)}, set(), False, set(), Verdict.DUPLICATE, id="seen elsewhere"),
-    pytest.param({"e": position(4, 120)}, set(), False, set(), Verdict.DUPLICATE, id="same offset, other partition"),
-    pytest.param({}, {"e"}, False, set(), Verdict.DUPLICATE, id="marked by a worker from before chunks"),
-    pytest.param({}, set(), False, {"e"}, Verdict.DUPLICATE, id="twice in one batch"),
-    pytest.param({"e": AT}, set(), True, set(), Verdict.REPLAY, id="its own record again, counted"),
-    pytest.param({"e": AT}, set(), False, set(), Verdict.APPLY, id="its own record again, totals lost"),
-    pytest.param({}, set(), True, set(), Verdict.REPLAY, id="counted, its seen chunk lost"),
+@pytest.mark.parametrize(("seen", "counted", "batch", "verdict"), [
+    pytest.param({}, False, set(), Verdict.APPLY, id="new"),
+    pytest.param({"e": position(3, 99)}, False, set(), Verdict.DUPLICATE, id="seen elsewhere"),
+    pytest.param({"e": position(4, 120)}, False, set(), Verdict.DUPLICATE, id="same offset, other partition"),
+    pytest.param({}, False, {"e"}, Verdict.DUPLICATE, id="twice in one batch"),
+    pytest.param({"e": AT}, True, set(), Verdict.REPLAY, id="its own record again, counted"),
+    pytest.param({"e": AT}, False, set(), Verdict.APPLY, id="its own record again, totals lost"),
+    pytest.param({}, True, set(), Verdict.REPLAY, id="counted, its seen chunk lost"),
 ])
-def test_judge(seen, legacy, counted, batch, verdict):
-    assert judge("e", AT, seen, legacy, counted, batch) is verdict
+def test_judge(seen, counted, batch, verdict):
+    assert judge("e", AT, seen, counted, batch) is verdict
 
 
 def test_positions_and_chunk_keys_keep_partition_and_offset_apart():
