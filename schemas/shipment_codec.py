@@ -6,8 +6,9 @@ fast path's rule (``schemas.batch``): it only ever *accepts*. Its structs are at
 pydantic models (unknown members forbidden, no coercion: ``1.0`` is not an int, ``"3"`` not a number),
 and what they refuse is decoded again by the reference codec, which accepts it or gives the reason. The
 two checks msgspec would make slowly (the id pattern, RFC 3339 times) are made once per distinct value
-of a record instead of once per event. A hypothesis test (tests/schemas/test_batch.py) checks that the
-paths agree.
+of a record instead of once per event. The structs hold only strings and numbers, so they are kept
+out of the cyclic garbage collector (``gc=False``), which otherwise walked every decoded event. A
+hypothesis test (tests/schemas/test_batch.py) checks that the paths agree.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ KNOWN_IDS_MAX = 200_000
 _known_ids: set[str] = set()
 
 
-class ShipmentData(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class ShipmentData(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """``DataShared``'s fields; the ids' pattern is checked after decoding (``_ids_ok``)."""
 
     lab_id: str
@@ -48,7 +49,7 @@ class ShipmentData(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
     sensitivity: Literal["public", "internal", "confidential", "restricted"]
 
 
-class FastShipment(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class FastShipment(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """One ``vendorwatch.data.shared.v1`` CloudEvent without extension attributes, as decoded.
 
     It answers what the stream needs of an event (``identity``, ``key``, ``data``); ``event()`` builds

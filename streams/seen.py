@@ -3,12 +3,17 @@
 The other input agents mark each event in the ``seen`` table: one changelog record per event, and a
 producer flush before it so a durable mark never outlives lost effects. At data-shipment volume the
 writes are most of the cost of an event and most of what a restart replays, and the flush stalls every
-batch for a broker round trip. So the shipment agent writes one *chunk* per source partition per batch
-(key ``<topic>/<partition>/<first offset>``, value ``{identity: offset}``) and records *where* each
-identity was seen. An event whose identity was seen at another position is a duplicate; one seen at its
-own position is a replay of its own record, counted if and only if its vendor's totals say so
-(``streams.shipments.applied_offset``, written atomically with the totals). No ordering between the
-chunk and the totals is needed, so no flush.
+batch for a broker round trip. So the shipment agent writes *chunks*: one or more per source partition per batch (key
+``<topic>/<partition>/<first offset>``, value ``{"<offset>": {"<source>": [id, ...]}}``, each event's id
+under its record's offset and its source) and records *where* each identity was seen. An event whose
+identity was seen at another position is a duplicate; one seen at its own position is a replay of its
+own record, counted if and only if its vendor's totals say so (``streams.shipments.applied_offset``,
+written atomically with the totals). No ordering between the chunk and the totals is needed, so no flush.
+
+A chunk covers whole records and stops growing at ``CHUNK_MAX_BYTES`` of their values, so it stays under
+the broker's message size whatever the batch (a record's ids are a fraction of the record). Grouping
+ids by source keeps a chunk about a third of the size of ``{source+id: offset}``, which was the bulk of
+what the worker sent to the broker at shipment volume.
 
 A chunk lives in the changelog partition of the records it covers (the agent makes an event of that
 partition current before writing), so it moves with them on a rebalance. Lookups go to an in-memory
@@ -18,14 +23,21 @@ recovery, and rebuilt once recovery has dropped the partitions this worker no lo
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from enum import Enum
 from typing import Any
 
 import faust
 
+from schemas.cloudevents import event_identity
+
 PARTITION_SHIFT = 40
 """A position is ``partition << 40 | offset``: one int per identity in the index."""
+CHUNK_MAX_BYTES = 256 * 1024
+"""A chunk takes records until their values reach this size (the broker's default limit is 1 MiB)."""
+
+Chunk = dict[str, dict[str, list[str]]]
+"""``{"<offset>": {"<source>": [id, ...]}}``."""
 
 
 class Verdict(Enum):
@@ -33,6 +45,18 @@ class Verdict(Enum):
     REPLAY = "replay"
     """Its own record again (after a restart) and already counted: skip, but remember it."""
     DUPLICATE = "duplicate"
+
+
+def chunk_identities(chunk: Mapping[str, Any]) -> Iterator[tuple[str, int]]:
+    """Every ``(identity, offset)`` a chunk holds; also reads the first form, ``{source+id: offset}``."""
+    for name, value in chunk.items():
+        if isinstance(value, int):
+            yield name, value
+            continue
+        offset = int(name)
+        for source, ids in value.items():
+            for id_ in ids:
+                yield event_identity(source, id_), offset
 
 
 def chunk_key(topic: str, partition: int, first_offset: int) -> str:
@@ -54,7 +78,7 @@ def judge(identity: str, at: int, seen: Mapping[str, int], counted: bool, batch:
     return Verdict.REPLAY if counted else Verdict.APPLY
 
 
-class ChunkedSeenTable(faust.Table[str, dict[str, int]]):
+class ChunkedSeenTable(faust.Table[str, Chunk]):
     """A Faust table of identity chunks with an index of every identity it holds and where it was seen."""
 
     identities: dict[str, int]
@@ -81,7 +105,7 @@ class ChunkedSeenTable(faust.Table[str, dict[str, int]]):
         for key, chunk in self.data.items():
             self._index(key, chunk)
 
-    def _index(self, key: Any, chunk: Mapping[str, int]) -> None:
+    def _index(self, key: Any, chunk: Mapping[str, Any]) -> None:
         name = key.decode() if isinstance(key, bytes) else str(key)
         base = int(name.rsplit("/", 2)[1]) << PARTITION_SHIFT
-        self.identities.update((identity, base | offset) for identity, offset in chunk.items())
+        self.identities.update((identity, base | offset) for identity, offset in chunk_identities(chunk))

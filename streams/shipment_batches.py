@@ -23,7 +23,7 @@ from schemas.batch import Incoming
 from streams.app import Worker
 from streams.current import as_current
 from streams.intake import Intake
-from streams.seen import Verdict, chunk_key, judge, position
+from streams.seen import CHUNK_MAX_BYTES, Chunk, Verdict, chunk_key, judge, position
 from streams.shipments import Shipment, add_shipments, applied_offset, record_applied
 
 log = logging.getLogger(__name__)
@@ -33,19 +33,29 @@ YIELD_EVERY = 2000
 """Events decoded between two yields to the event loop, so a large batch never holds up the alert path."""
 
 @dataclass
+class _Chunk:
+    first: Any
+    """The event of its first record: the chunk is written in that record's partition, keyed by its offset."""
+    value: Chunk = field(default_factory=dict)
+    size: int = 0
+
+
+@dataclass
 class _Marks:
-    """The seen chunk of each source partition, and the event to write it under (its first record)."""
+    """This batch's seen chunks, each covering whole records of one source partition."""
 
-    chunks: dict[int, dict[str, int]] = field(default_factory=dict)
-    firsts: dict[int, Any] = field(default_factory=dict)
+    current: dict[int, _Chunk] = field(default_factory=dict)
+    chunks: list[_Chunk] = field(default_factory=list)
 
-    def chunk(self, event: Any) -> dict[str, int]:
-        """The chunk ``event``'s record marks its identities in (``identity -> offset``)."""
+    def add(self, event: Any, ids_by_source: dict[str, list[str]]) -> None:
         message = event.message
-        first = self.firsts.get(message.partition)
-        if first is None or message.offset < first.message.offset:
-            self.firsts[message.partition] = event
-        return self.chunks.setdefault(message.partition, {})
+        size = len(message.value or b"")
+        chunk = self.current.get(message.partition)
+        if chunk is None or chunk.size + size > CHUNK_MAX_BYTES:
+            chunk = self.current[message.partition] = _Chunk(event)
+            self.chunks.append(chunk)
+        chunk.value[str(message.offset)] = ids_by_source
+        chunk.size += size
 
 
 Records = list[tuple[Any, list[Incoming]]]
@@ -61,10 +71,10 @@ async def apply_shipment_batch(worker: Worker, intake: Intake, events: Sequence[
         counted, dropped = await _apply_vendor(worker, intake, vendor_id, records, marks, in_batch, topic)
         applied += counted
         duplicates += dropped
-    for partition, chunk in marks.chunks.items():
-        first = marks.firsts[partition]
-        as_current(first)
-        worker.tables.shipments_seen[chunk_key(topic, partition, first.message.offset)] = chunk
+    for chunk in marks.chunks:
+        as_current(chunk.first)
+        message = chunk.first.message
+        worker.tables.shipments_seen[chunk_key(topic, message.partition, message.offset)] = chunk.value
     if duplicates:
         worker.metrics.events_duplicate.labels(topic).inc(duplicates)
     if applied:
@@ -96,12 +106,12 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
     fresh: list[Shipment] = []
     offsets: dict[int, int] = {}
     duplicates = 0
-    to_mark: list[tuple[Any, dict[str, int]]] = []
+    to_mark: list[tuple[Any, dict[str, list[str]]]] = []
     for event, items in records:
         message = event.message
         at = position(message.partition, message.offset)
         counted = applied_offset(totals, message.partition) >= message.offset
-        mine: dict[str, int] = {}
+        mine: dict[str, list[str]] = {}
         to_mark.append((event, mine))
         before = len(fresh)
         for item in items:
@@ -111,7 +121,10 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
             if verdict is Verdict.DUPLICATE:
                 duplicates += 1
                 continue
-            mine[identity] = message.offset
+            ids = mine.get(item.source)
+            if ids is None:
+                ids = mine[item.source] = []
+            ids.append(item.id)
             if verdict is Verdict.APPLY:
                 fresh.append(item.data)  # type: ignore[arg-type]  # a data-shares event's data is a shipment
         if len(fresh) > before:
@@ -127,5 +140,6 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
         # One observation per vendor per batch: the time to apply that vendor's shipments.
         worker.metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
     for event, mine in to_mark:  # only once applied: a dead-lettered event can be sent again
-        marks.chunk(event).update(mine)
+        if mine:
+            marks.add(event, mine)
     return len(fresh), duplicates

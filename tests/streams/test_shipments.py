@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from functools import reduce
+from types import SimpleNamespace
 
 import pytest
 
+from schemas.cloudevents import event_identity
 from schemas.events import DataShared
-from streams.seen import Verdict, chunk_key, judge, position
+from streams.seen import CHUNK_MAX_BYTES, Verdict, chunk_identities, chunk_key, judge, position
+from streams.shipment_batches import _Marks
 from streams.shipments import APPLIED, add_shipment, add_shipments, applied_offset, lab_totals, record_applied
 
 
@@ -56,3 +59,26 @@ def test_judge(seen, counted, batch, verdict):
 def test_positions_and_chunk_keys_keep_partition_and_offset_apart():
     assert position(1, 0) != position(0, 1) and position(0, 2**39) != position(1, 0)
     assert chunk_key("vendorwatch.data-shares", 3, 120) == "vendorwatch.data-shares/3/120"
+
+
+def test_a_chunk_yields_each_identity_with_its_records_offset_in_either_form():
+    compact = {"120": {"urn:a": ["e1", "e2"], "urn:b": ["e1"]}, "121": {"urn:a": ["e3"]}}
+    assert sorted(chunk_identities(compact)) == [
+        (event_identity("urn:a", "e1"), 120), (event_identity("urn:a", "e2"), 120),
+        (event_identity("urn:a", "e3"), 121), (event_identity("urn:b", "e1"), 120)]
+    first_form = {event_identity("urn:a", "e1"): 7}
+    assert list(chunk_identities(first_form)) == [(event_identity("urn:a", "e1"), 7)]
+
+
+def test_seen_chunks_cover_whole_records_and_stay_under_the_size_limit():
+    def record(partition: int, offset: int, size: int) -> SimpleNamespace:
+        return SimpleNamespace(message=SimpleNamespace(partition=partition, offset=offset, value=b"x" * size))
+
+    marks = _Marks()
+    big = CHUNK_MAX_BYTES // 3
+    for offset in range(7):
+        marks.add(record(0, offset, big), {"urn:a": [f"e{offset}"]})
+    marks.add(record(1, 50, 10), {"urn:a": ["f"]})
+    assert [(c.first.message.partition, sorted(c.value)) for c in marks.chunks] == [
+        (0, ["0", "1", "2"]), (0, ["3", "4", "5"]), (0, ["6"]), (1, ["50"])]
+    assert all(c.size <= CHUNK_MAX_BYTES for c in marks.chunks)
