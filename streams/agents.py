@@ -67,6 +67,8 @@ INTERNAL_ERROR = "internal"
 def register_agents(worker: Worker) -> None:
     app, topics, tables, metrics = worker.app, worker.topics, worker.tables, worker.metrics
     intake = Intake(worker)
+    # Re-evaluation requests and alerts leave through the express producer (no linger; streams/express.py).
+    evaluations_topic, alerts_topic = topics.evaluations.get_topic_name(), topics.alerts.get_topic_name()
 
     async def run_input(stream: Any, apply: Any) -> None:
         # A batch at a time: events published together (Meta's stake and its new senior official) are
@@ -83,8 +85,8 @@ def register_agents(worker: Worker) -> None:
                     for vendor_id in decoded[1]:
                         reached.setdefault(vendor_id, []).append(decoded[0])
             for vendor_id, causes in sorted(reached.items()):
-                worker.pending.track(await topics.evaluations.send(
-                    key=vendor_id.encode(), value=encode_request(vendor_id, causes)))
+                worker.pending.track(await worker.express.send(
+                    evaluations_topic, vendor_id.encode(), encode_request(vendor_id, causes)))
             # Remember source+id only once the batch's table writes and requests are all on the broker.
             # The producer sends to many partitions at once, so without this a crash could leave a "seen"
             # mark durable and the contract it guards lost: the replayed event would then be skipped.
@@ -183,8 +185,8 @@ def register_agents(worker: Worker) -> None:
                 id=f"{alert.alert_id}.{alert.sequence}", source=ALERT_SOURCE, type=names.ALERT, data=alert,
                 time=trigger.at, subject=f"{alert.lab_id}/{alert.vendor_id}/{alert.competitor_id}",
             )
-            acks.append(worker.pending.track(await topics.alerts.send(
-                key=alert.lab_id.encode(), value=encode_structured(cloud_event), headers=CONTENT_TYPE)))
+            acks.append(worker.pending.track(await worker.express.send(
+                alerts_topic, alert.lab_id.encode(), encode_structured(cloud_event), CONTENT_TYPE)))
             metrics.alert_transitions.labels(alert.transition.value, alert.severity.value).inc()
             log.info("alert %s %s: %s", alert.transition.value, alert.severity.value, alert.summary)
         # The alerts must be on the broker before the state that says they were sent: otherwise a crash in
@@ -224,8 +226,8 @@ def register_agents(worker: Worker) -> None:
         last_expiry_check[0] = today
         evidence = Evidence(source=CLOCK_SOURCE, id=f"announced-expiry-{today.isoformat()}", type=EXPIRY_TYPE)
         for vendor_id in sorted(v for v in vendors if owns(v)):
-            await topics.evaluations.send(key=vendor_id.encode(),
-                                          value=encode_evidence(vendor_id, [evidence], datetime.now(UTC)))
+            await worker.express.send(evaluations_topic, vendor_id.encode(),
+                                      encode_evidence(vendor_id, [evidence], datetime.now(UTC)))
 
     def owns(vendor_id: str) -> bool:
         topic = topics.evaluations.get_topic_name()

@@ -19,6 +19,7 @@ from streams import world_cache
 from streams.admin import changelog_topic, internal_topic, stream_topics
 from streams.config import limits_of, policy_of
 from streams.durability import PendingWrites, settle_before_rebalance, track_writes
+from streams.express import ExpressProducer
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
 from streams.seen import ChunkedSeenTable
@@ -89,6 +90,11 @@ class Worker:
     stalled: dict[str, float] = field(default_factory=dict)
     # Table writes and sends not yet acknowledged by the broker (streams/durability.py).
     pending: PendingWrites = field(default_factory=PendingWrites)
+    # Re-evaluation requests and alerts: their own producer, without linger (streams/express.py).
+    express: ExpressProducer = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "express", ExpressProducer(self.settings))  # frozen: set once, here
 
 
 def advertised_url(settings: Settings) -> str:
@@ -122,8 +128,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        # Changelog writes, re-evaluation requests and alerts share one producer: a few milliseconds of
-        # linger turn the many small sends of a busy moment into one request (measured in bench/).
+        # Changelog writes: a few milliseconds of linger turn the many small sends of a busy moment into
+        # one request (measured in bench/). The alert path's records go without linger (streams/express.py).
         producer_linger_ms=PRODUCER_LINGER_MS,
         processing_guarantee="at_least_once",
         table_standby_replicas=settings.standby_replicas,
@@ -143,6 +149,10 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     from streams.agents import register_agents
     from streams.watchdog import register_watchdog
     from streams.web import register_pages
+
+    @app.on_before_shutdown.connect
+    async def stop_express(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        await worker.express.stop()
 
     track_writes((getattr(tables, f.name) for f in fields(tables)), worker.pending)
     settle_before_rebalance(app, worker.pending, settings.session_timeout_s / 2)
