@@ -74,7 +74,7 @@ async def apply_shipment_batch(worker: Worker, intake: Intake, events: Sequence[
     for chunk in marks.chunks:
         as_current(chunk.first)
         message = chunk.first.message
-        worker.tables.shipments_seen[chunk_key(topic, message.partition, message.offset)] = chunk.value
+        worker.tables.shipments_seen.write(chunk_key(topic, message.partition, message.offset), chunk.value)
     if duplicates:
         worker.metrics.events_duplicate.labels(topic).inc(duplicates)
     if applied:
