@@ -127,6 +127,8 @@ async def run(plan: Plan, settings: Settings, workdir: Path) -> dict[str, Any]:
                                plan.labs * plan.recovery_vendors)
     figures |= {"recovery_entries_per_s": round(recovered.entries_per_s), "recovery_entries": recovered.entries,
                 "recovery_seconds": round(recovered.seconds, 2),
+                "recovery_cold_entries_per_s": round(recovered.cold_entries_per_s),
+                "recovery_cold_seconds": round(recovered.cold_seconds, 2), "recovery_store": "rocksdb://",
                 "restart_empty_seconds": round(recovered.empty_seconds, 2),
                 "rss_bytes_per_100k_entries": round(recovered.rss_per_100k),
                 "rss_empty_bytes": recovered.rss_empty, "rss_loaded_bytes": recovered.rss_loaded,

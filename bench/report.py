@@ -21,7 +21,8 @@ ROWS = (
     ("alert_latency_p50_ms", "alert latency p50", "ms", ""),
     ("alert_latency_p99_ms", "alert latency p99", "ms", "<= 100"),
     ("alert_latency_max_ms", "alert latency max", "ms", ""),
-    ("recovery_entries_per_s", "recovery: restart to ready", "entries/s", ">= 100000"),
+    ("recovery_entries_per_s", "recovery: restart on its disk (rocksdb)", "entries/s", ">= 100000"),
+    ("recovery_cold_entries_per_s", "recovery: disk wiped, from changelogs", "entries/s", ""),
     ("rss_bytes_per_100k_entries", "worker RSS per 100k entries", "bytes", ""),
 )
 

@@ -100,5 +100,6 @@ async def test_a_tiny_run_reports_every_figure_with_consistent_counts(broker_set
     assert results["limit_totals_match"] is True
     assert results["vendorwatch_entries"] == results["vendorwatch_entries_expected"]
     assert results["alert_samples"] + results["alerts_missing"] == 3
-    assert results["recovery_entries"] == 300
+    assert results["recovery_entries"] == 300 and results["recovery_store"] == "rocksdb://"
+    assert results["recovery_entries_per_s"] > 0 and results["recovery_cold_entries_per_s"] > 0
     report.write_json(results, tmp_path / "latest.json")
