@@ -16,9 +16,10 @@ processed, so the next commit skipped the dropped records. The worker crash test
 that way: a vendor's opening, evaluated by nobody, committed as done. Where the gap was not recorded, the
 partition's commits stopped at the hole instead (the stalls the watchdog ends).
 
-Here the seek comes first and the stream partitions are resumed last, so no record reaches an agent
-before its partition is positioned at the committed offset, and nothing is queued when the queues are
-cleared. The rest is Faust's method unchanged (faust-streaming 0.15.3).
+Here the stream partitions stay paused, in Faust and in aiokafka (``fetching``), until the seek is done
+and the queues are cleared; they are resumed last. No record reaches an agent before its partition is
+positioned at the committed offset, and nothing of theirs is queued when the queues are cleared. The rest
+is Faust's method unchanged (faust-streaming 0.15.3).
 """
 
 from __future__ import annotations

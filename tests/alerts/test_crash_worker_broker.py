@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import random
 import subprocess
 import uuid
@@ -154,8 +155,10 @@ async def publish_while_killing(stack: CrashStack, events: list[CloudEvent], rng
     return 1
 
 
-def kafka(command: str) -> None:
-    subprocess.run(["bash", str(KAFKA_SCRIPT), command], check=True, stdout=subprocess.DEVNULL, timeout=120)
+def kafka(command: str, bootstrap: str) -> None:
+    """deploy/local/kafka.sh on the port of the broker under test, not on the script's default port."""
+    env = {**os.environ, "VENDORWATCH_KAFKA_PORT": bootstrap.split(",")[0].rpartition(":")[2]}
+    subprocess.run(["bash", str(KAFKA_SCRIPT), command], env=env, check=True, stdout=subprocess.DEVNULL, timeout=120)
 
 
 @contextlib.contextmanager
@@ -165,14 +168,14 @@ def broker_back_up(bootstrap: str):
         yield
     finally:
         if not broker_answers(bootstrap):
-            kafka("start")
+            kafka("start", bootstrap)
 
 
 async def restart_broker(stack: CrashStack, rng: random.Random) -> None:
     await asyncio.sleep(rng.uniform(0.2, 1.0))
-    await asyncio.to_thread(kafka, "stop")
+    await asyncio.to_thread(kafka, "stop", stack.settings.kafka_bootstrap)
     await asyncio.sleep(1.0)
-    await asyncio.to_thread(kafka, "start")
+    await asyncio.to_thread(kafka, "start", stack.settings.kafka_bootstrap)
 
 
 async def settle(stack: CrashStack, exits: list[str], timeout: float = 240.0) -> None:
