@@ -53,6 +53,7 @@ class SeekFirstRecovery(Recovery):
             self.log.info("Seek stream partitions to committed offsets.")
             await fetching(consumer, streams, paused=True)
             await self._wait(consumer.perform_seek(), timeout=self.app.conf.broker_request_timeout)
+            await rewind_uncommitted(consumer, streams, self.app.conf.consumer_auto_offset_reset)
             if self._rebalanced_since(generation_id):
                 return  # the next recovery positions and resumes the new assignment
         self.completed.set()
@@ -94,6 +95,36 @@ async def fetching(consumer: Any, tps: set[Any], *, paused: bool) -> None:
             client.pause(*partitions)
         else:
             client.resume(*partitions)
+
+    await thread.call_thread(apply)
+
+
+async def rewind_uncommitted(consumer: Any, tps: set[Any], reset: str) -> None:
+    """Position the partitions ``perform_seek`` left alone: aiokafka seeks only to a committed offset above 0.
+
+    A partition committed at 0, or never, kept the position its fetches had reached, and a fetch during
+    recovery can consume records Faust then drops (a fetch in flight while Faust's set of partitions to
+    fetch was empty returned every partition's). Nothing of such a partition was delivered and nothing
+    could be committed past the hole: the partition stalled until the watchdog restarted the worker.
+    """
+    read = consumer._read_offset  # what perform_seek found committed: 0 or None for these
+    uncommitted = {tp for tp in tps if not read.get(tp)}
+    if not uncommitted:
+        return
+    thread = consumer._thread
+
+    async def apply() -> None:
+        client = thread._ensure_consumer()
+        assigned = client.assignment()
+        for tp in (TopicPartition(t.topic, t.partition) for t in uncommitted):
+            if tp not in assigned:
+                continue
+            if read.get(tp) == 0:
+                client.seek(tp, 0)
+            elif reset == "earliest":
+                await client.seek_to_beginning(tp)
+            else:
+                await client.seek_to_end(tp)
 
     await thread.call_thread(apply)
 
