@@ -36,14 +36,14 @@ from vendorwatch.local import KAFKA_SCRIPT, Stack, broker_answers, new_secret, r
 from vendorwatch.settings import Settings
 from vendorwatch.sink import webhook_sink
 
-# soak: not in the default CI run. It lost one transition in one of four runs (a vendor's phase-1
-# opening never evaluated around a worker kill and the broker restart); see the README, "Known gaps".
-pytestmark = [pytest.mark.broker, pytest.mark.soak, pytest.mark.timeout(900)]
+# In the default run (about two minutes). The kills land at random moments, so a regression may show in
+# some runs only: the README's "Crash safety" lists what this test caught.
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(900)]
 VENDORS = 24
 LABS = ("google", "openai")
 SESSION_TIMEOUT_S = 6.0  # the setting's minimum: a killed worker's partitions move on sooner
-# A worker wedged by the kills (a stream that stops taking records, streams/watchdog.py) exits after this
-# and is restarted by `settle`, as a supervisor would restart it.
+# A worker whose partitions make no progress this long (the broker outage outlasting it, or a stream
+# that stops taking records, streams/watchdog.py) exits and is restarted by `settle`, as a supervisor would.
 STALL_TIMEOUT_S = 20.0
 
 
