@@ -84,6 +84,11 @@ def register_agents(worker: Worker) -> None:
                     applied.append((event, decoded[0]))
                     for vendor_id in decoded[1]:
                         reached.setdefault(vendor_id, []).append(decoded[0])
+            # The requests only once the batch's table writes are on the broker: the evaluator reads the
+            # tables as they are in memory, so a request sent alongside a write could be evaluated (and its
+            # alert published) while the write was still in flight; a crash losing the write then had the
+            # next worker evaluate the vendor without it (an escalation undone, then redone on replay).
+            await durable(worker.pending)
             for vendor_id, causes in sorted(reached.items()):
                 worker.pending.track(await worker.express.send(
                     evaluations_topic, vendor_id.encode(), encode_request(vendor_id, causes)))

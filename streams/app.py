@@ -22,6 +22,7 @@ from streams.durability import PendingWrites, settle_before_rebalance, track_wri
 from streams.express import ExpressProducer
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
+from streams.recovery import SeekFirstTableManager
 from streams.seen import ChunkedSeenTable
 from streams.store import Table
 from streams.world_cache import WorldCache
@@ -115,6 +116,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         store=settings.table_store,
         broker_credentials=faust_credentials(settings),
         Table=Table,  # rocksdb:// through streams.store
+        # Stream partitions resumed only once seeked to their committed offsets (streams/recovery.py).
+        TableManager=SeekFirstTableManager,
         datadir=str(settings.data_dir),
         autodiscover=False,
         web_enabled=True,

@@ -2,7 +2,9 @@
 
 Under rapid SIGKILL-and-restart cycles a Faust stream was seen to stop taking records from a partition
 that still had some (its committed offset frozen below the high-water mark, the process otherwise
-healthy), so alerts stopped. A worker in that state cannot heal itself; a supervisor can. The watchdog
+healthy), so alerts stopped. One cause, Faust resuming the stream partitions before seeking them (a hole
+its consumer could not commit past), is fixed in ``streams/recovery.py``; the watchdog stays for any other.
+A worker in that state cannot heal itself; a supervisor can. The watchdog
 finds such partitions, reports them (metric, log, ``/livez``) from half of ``STALL_TIMEOUT_S`` and, past it, ends the
 process so systemd or Kubernetes restart it: processing is at-least-once and alert ids are stable, so
 resuming from the committed offsets loses and duplicates nothing.
