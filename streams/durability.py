@@ -25,29 +25,35 @@ EXIT_CODE = 70  # EX_SOFTWARE: an internal error a restart cures (the watchdog e
 
 
 class PendingWrites:
-    """Sends not yet acknowledged by the broker, and the first that failed."""
+    """Sends not yet acknowledged by the broker (each with the task that made it), and the first that failed.
+
+    An agent's batch needs only its own writes on the broker (``settled(own=True)``): waiting for every
+    write tied the alert path to the shipment stream's changelog traffic. Partitions moving need all.
+    """
 
     def __init__(self) -> None:
-        self._pending: set[asyncio.Future[Any]] = set()
+        self._pending: dict[asyncio.Future[Any], asyncio.Task[Any] | None] = {}
         self.failure: BaseException | None = None
 
     def track(self, future: asyncio.Future[Any]) -> asyncio.Future[Any]:
         if future.done():
             self._done(future)
             return future
-        self._pending.add(future)
+        self._pending[future] = asyncio.current_task()
         future.add_done_callback(self._done)
         return future
 
     def _done(self, future: asyncio.Future[Any]) -> None:
-        self._pending.discard(future)
+        self._pending.pop(future, None)
         if not future.cancelled() and future.exception() is not None and self.failure is None:
             self.failure = future.exception()
 
-    async def settled(self) -> None:
-        """Return once everything tracked so far is acknowledged; raise the first failure."""
-        while self._pending:
-            await asyncio.wait(list(self._pending))
+    async def settled(self, *, own: bool = False) -> None:
+        """Return once everything tracked so far (``own``: by the calling task) is acknowledged; raise the
+        first failure of any task (a failed write ends the worker whoever made it)."""
+        task = asyncio.current_task() if own else None
+        while waiting := [f for f, owner in self._pending.items() if not own or owner is task]:
+            await asyncio.wait(waiting)
         if self.failure is not None:
             raise self.failure
 
@@ -67,9 +73,9 @@ def track_writes(tables: Iterable[Any], pending: PendingWrites) -> None:
 
 
 async def durable(pending: PendingWrites) -> None:
-    """Await every tracked write; on a failed one, end the process (see the module docstring)."""
+    """Await the calling task's tracked writes; on a failed write, end the process (see the module docstring)."""
     try:
-        await pending.settled()
+        await pending.settled(own=True)
     except Exception as error:  # any failed send: the batch must not be acknowledged
         log.critical("a write was not acknowledged by the broker (%s: %s): exiting so a restart "
                      "reprocesses the batch from the committed offsets", type(error).__name__, error)

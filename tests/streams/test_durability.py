@@ -61,3 +61,29 @@ async def test_table_changelog_sends_are_tracked() -> None:
     assert len(pending) == 1
     table.sent[0].set_result("offset 3")
     await asyncio.wait_for(pending.settled(), 1)
+
+
+async def test_own_settles_on_the_calling_tasks_writes_alone() -> None:
+    pending = PendingWrites()
+    loop = asyncio.get_running_loop()
+    others: asyncio.Future[str] = loop.create_future()
+    mine: asyncio.Future[str] = loop.create_future()
+
+    async def shipment_agent() -> None:
+        pending.track(others)
+
+    async def ownership_agent() -> None:
+        pending.track(mine)
+        await pending.settled(own=True)
+
+    await asyncio.create_task(shipment_agent())
+    agent = asyncio.create_task(ownership_agent())
+    await asyncio.sleep(0)
+    assert not agent.done()
+    mine.set_result("offset 4")
+    await asyncio.wait_for(agent, 1)  # done, although the shipment agent's write is not
+    everything = asyncio.create_task(pending.settled())
+    await asyncio.sleep(0)
+    assert not everything.done()
+    others.set_result("offset 9")
+    await asyncio.wait_for(everything, 1)
