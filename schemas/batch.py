@@ -22,10 +22,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError, create_model
 
 from schemas import registry as names
-from schemas.cloudevents import CloudEvent, decode_record, event_identity, from_attributes
+from schemas.cloudevents import CloudEvent, decode_record, event_identity, from_attributes, parse_time_cached, time_ok
 from schemas.errors import InvalidEvent, NotACloudEvent
 from schemas.registry import SPECS, EventSpec
-from schemas.shipment_codec import FastShipment, decode_shipments, parse_time_cached
+from schemas.shipment_codec import FastShipment, decode_shipments
 
 BATCH_CONTENT_TYPE = "application/cloudevents-batch+json"
 MAX_BATCH_EVENTS = 10_000
@@ -153,7 +153,7 @@ def _fast_single(value: bytes | None, event_type: str) -> FastEnvelope | FastShi
         envelope: FastEnvelope = _envelope(event_type).validate_json(value, strict=True)
     except ValidationError:
         return None
-    return envelope if _time_ok(envelope.time) else None
+    return envelope if time_ok(envelope.time) else None
 
 
 def _fast_batch(value: bytes, event_type: str) -> list[Decoded] | None:
@@ -166,18 +166,10 @@ def _fast_batch(value: bytes, event_type: str) -> list[Decoded] | None:
         return None
     if not envelopes or len(envelopes) > MAX_BATCH_EVENTS:
         return None
-    if not all(_time_ok(envelope.time) for envelope in envelopes):
+    if not all(time_ok(envelope.time) for envelope in envelopes):
         return None
     decoded: list[Decoded] = envelopes
     return decoded
-
-
-def _time_ok(value: str | None) -> bool:
-    try:
-        parse_time_cached(value)
-    except InvalidEvent:
-        return False  # the reference codec names the problem
-    return True
 
 
 @cache

@@ -14,16 +14,12 @@ hypothesis test (tests/schemas/test_batch.py) checks that the paths agree.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from datetime import datetime
-from functools import lru_cache
 from typing import Annotated, Literal
 
 import msgspec
 
 from schemas import registry as names
-from schemas.cloudevents import CloudEvent, event_identity, parse_time
-from schemas.errors import InvalidEvent
+from schemas.cloudevents import CloudEvent, event_identity, parse_time_cached, time_ok
 from schemas.events import DataShared
 from schemas.registry import SPECS, EventSpec
 from schemas.types import ID_PATTERN
@@ -97,7 +93,7 @@ def decode_shipments(value: bytes, *, batch: bool, max_events: int) -> list[Fast
         return None
     if not events or len(events) > max_events:
         return None
-    return events if _ids_ok(events) and _times_ok({e.time for e in events}) else None
+    return events if _ids_ok(events) and all(time_ok(value) for value in {e.time for e in events}) else None
 
 
 def _ids_ok(events: list[FastShipment]) -> bool:
@@ -113,18 +109,3 @@ def _ids_ok(events: list[FastShipment]) -> bool:
         _known_ids.clear()
     _known_ids.update(unknown)
     return True
-
-
-def _times_ok(values: Iterable[str | None]) -> bool:
-    try:
-        for value in values:
-            parse_time_cached(value)
-    except InvalidEvent:
-        return False
-    return True
-
-
-@lru_cache(maxsize=4096)
-def parse_time_cached(value: str | None) -> datetime | None:
-    # Events of one export usually share a few timestamps; parsing them once each is measurably cheaper.
-    return parse_time(value)

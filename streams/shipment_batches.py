@@ -1,8 +1,9 @@
-"""The data-shipment agent's batch step: decode, judge duplicates, one table write per vendor, one seen chunk.
+"""The data-shipment agent's batch step: decode, judge duplicates, one table write per vendor, seen chunks.
 
 Faust's per-event path (and a changelog record per table write) is what limits a plain table agent to a
-few thousand events per second; here a batch of records costs one write per vendor it touches and one
-seen chunk per source partition, and records may themselves carry many events (``schemas.batch``).
+few thousand events per second; here a batch of records costs one write per vendor it touches and a
+seen chunk per source partition (more when its records are large), and records may themselves carry
+many events (``schemas.batch``).
 
 At-least-once is kept and replays are not double counted: Faust commits the records' offsets only after
 the batch is processed (and its writes flushed), and a record redelivered after a crash is recognised by
