@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 
 class Shipment(Protocol):
-    """What the totals need of a shipment: ``schemas.events.Shipment`` or the stream's decoded form
+    """What the totals need of a shipment: ``schemas.events.DataShared`` or the stream's decoded form
     (``schemas.shipment_codec.ShipmentData``)."""
 
     @property
