@@ -28,6 +28,7 @@ from schemas.events import (
     OwnershipStated,
 )
 from streams.app import Worker
+from streams.batching import take_batches
 from streams.changes import after_org_declared, after_statement, expiring_between
 from streams.contracts import apply_contract_event
 from streams.current import as_current
@@ -73,7 +74,7 @@ def register_agents(worker: Worker) -> None:
     async def run_input(stream: Any, apply: Any) -> None:
         # A batch at a time: events published together (Meta's stake and its new senior official) are
         # all applied before their vendors are evaluated, so one transition names them all.
-        async for events in stream.take_events(INPUT_BATCH, within=INPUT_WINDOW_S):
+        async for events in take_batches(stream, INPUT_BATCH, INPUT_WINDOW_S):
             reached: dict[str, list[CloudEvent]] = {}
             applied: list[tuple[Any, CloudEvent]] = []
             accepted: set[Any] = set()
@@ -163,14 +164,14 @@ def register_agents(worker: Worker) -> None:
     async def data_shares(stream: Any) -> None:
         # The high-volume stream: a batch at a time end to end (decoded, deduplicated, folded per vendor,
         # one table write per vendor); its records may themselves be batches of events.
-        async for events in stream.take_events(SHIPMENT_BATCH, within=SHIPMENT_WINDOW_S):
+        async for events in take_batches(stream, SHIPMENT_BATCH, SHIPMENT_WINDOW_S):
             await apply_shipment_batch(worker, intake, events)
 
     @app.agent(topics.evaluations, name="evaluator")
     async def evaluator(stream: Any) -> None:
         # Requests a moment apart are evaluated once per vendor. The tables written here use the
         # partitioner (not the batch's last event) to pick changelog partitions, so batching is safe.
-        async for events in stream.take_events(EVALUATION_BATCH, within=EVALUATION_WINDOW_S):
+        async for events in take_batches(stream, EVALUATION_BATCH, EVALUATION_WINDOW_S):
             triggers = coalesce((e.message.value for e in events), datetime.now(UTC).date())
             for vendor_id, trigger in triggers.items():
                 await evaluate(vendor_id, trigger)

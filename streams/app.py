@@ -25,6 +25,7 @@ from streams.observed import ObservedGlobalTable
 from streams.recovery import SeekFirstTableManager
 from streams.seen import ChunkedSeenTable
 from streams.store import Table
+from streams.transport import Transport
 from streams.world_cache import WorldCache
 from vendorwatch.brokers import faust_credentials
 from vendorwatch.settings import Settings
@@ -143,6 +144,8 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         broker_heartbeat_interval=settings.session_timeout_s / 5,
         logging_config=None,
     )
+    # Before the topics below ask the app for its transport: a short fetch wait (streams/transport.py).
+    app.transport = Transport(app.conf.broker_consumer, app)
     topics = _topics(app, settings)
     cache = WorldCache(limits_of(settings))
     tables = _tables(app, settings, cache)

@@ -6,9 +6,9 @@ left the seen mark durable and the write lost (the crash test caught an ownershi
 way). Instead, every changelog write and every send an agent makes is tracked until the broker
 acknowledges it, and an agent awaits them all before its batch is acknowledged.
 
-A send that fails cannot be retried in place: ``take_events`` acknowledges a batch even when the agent
-raises, so the offsets would be committed over the loss. The worker exits instead, and its restart
-reprocesses the batch from the committed offsets (at-least-once; alert ids are stable).
+A send that fails cannot be retried in place: ``take_batches`` (like Faust's ``take_events``) acknowledges
+a batch even when the agent raises, so the offsets would be committed over the loss. The worker exits
+instead, and its restart reprocesses the batch from the committed offsets (at-least-once; alert ids are stable).
 """
 
 from __future__ import annotations
