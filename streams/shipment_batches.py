@@ -24,7 +24,7 @@ from schemas.batch import Incoming
 from streams.app import Worker
 from streams.current import as_current
 from streams.intake import Intake
-from streams.seen import CHUNK_MAX_BYTES, Chunk, Verdict, chunk_key, judge, position
+from streams.seen import CHUNK_MAX_BYTES, Chunk, chunk_key, judge_record, position
 from streams.shipments import Shipment, add_shipments, applied_offset, record_applied
 
 log = logging.getLogger(__name__)
@@ -110,25 +110,12 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
     to_mark: list[tuple[Any, dict[str, list[str]]]] = []
     for event, items in records:
         message = event.message
-        at = position(message.partition, message.offset)
         counted = applied_offset(totals, message.partition) >= message.offset
-        mine: dict[str, list[str]] = {}
-        to_mark.append((event, mine))
-        before = len(fresh)
-        for item in items:
-            identity = item.identity
-            verdict = judge(identity, at, seen, counted, in_batch)
-            in_batch.add(identity)
-            if verdict is Verdict.DUPLICATE:
-                duplicates += 1
-                continue
-            ids = mine.get(item.source)
-            if ids is None:
-                ids = mine[item.source] = []
-            ids.append(item.id)
-            if verdict is Verdict.APPLY:
-                fresh.append(item.data)  # type: ignore[arg-type]  # a data-shares event's data is a shipment
-        if len(fresh) > before:
+        verdict = judge_record(items, position(message.partition, message.offset), seen, counted, in_batch)
+        to_mark.append((event, verdict.ids))
+        duplicates += verdict.duplicates
+        if verdict.fresh:
+            fresh.extend(verdict.fresh)
             offsets[message.partition] = max(message.offset, offsets.get(message.partition, -1))
     if fresh:
         try:

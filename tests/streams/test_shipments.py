@@ -6,10 +6,21 @@ from functools import reduce
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from schemas.cloudevents import event_identity
 from schemas.events import DataShared
-from streams.seen import CHUNK_MAX_BYTES, Verdict, chunk_identities, chunk_key, judge, position
+from streams.seen import (
+    CHUNK_MAX_BYTES,
+    ChunkedSeenTable,
+    Verdict,
+    chunk_identities,
+    chunk_key,
+    judge,
+    judge_record,
+    position,
+)
 from streams.shipment_batches import _Marks
 from streams.shipments import APPLIED, add_shipment, add_shipments, applied_offset, lab_totals, record_applied
 
@@ -82,3 +93,38 @@ def test_seen_chunks_cover_whole_records_and_stay_under_the_size_limit():
     assert [(c.first.message.partition, sorted(c.value)) for c in marks.chunks] == [
         (0, ["0", "1", "2"]), (0, ["3", "4", "5"]), (0, ["6"]), (1, ["50"])]
     assert all(c.size <= CHUNK_MAX_BYTES for c in marks.chunks)
+
+
+_names = st.sampled_from(["a", "b", "c", "d"])
+_items = st.lists(st.builds(lambda source, id_, n: SimpleNamespace(source=f"urn:{source}", id=id_, data=n),
+                            st.sampled_from(["x", "y"]), _names, st.integers()), max_size=6)
+
+
+@given(items=_items, seen=st.dictionaries(st.builds(event_identity, st.sampled_from(["urn:x", "urn:y"]), _names),
+                                          st.sampled_from([AT, position(3, 7)])),
+       counted=st.booleans(), batch=st.sets(st.builds(event_identity, st.sampled_from(["urn:x", "urn:y"]), _names)))
+def test_judging_a_record_at_once_agrees_with_judging_each_event(items, seen, counted, batch):
+    expected_batch = set(batch)
+    fresh, ids, duplicates = [], {}, 0
+    for item in items:  # the reference: judge, one event at a time
+        identity = event_identity(item.source, item.id)
+        verdict = judge(identity, AT, seen, counted, expected_batch)
+        expected_batch.add(identity)
+        if verdict is Verdict.DUPLICATE:
+            duplicates += 1
+            continue
+        ids.setdefault(item.source, []).append(item.id)
+        if verdict is Verdict.APPLY:
+            fresh.append(item.data)
+    got = judge_record(items, AT, seen, counted, batch)
+    assert (got.fresh, got.ids, got.duplicates) == (fresh, ids, duplicates)
+    assert batch == expected_batch
+
+
+def test_the_index_of_a_chunk_holds_what_chunk_identities_yields_in_either_form():
+    compact = {"120": {"urn:a": ["e1", "e2"], "urn:b": ["e1"]}, "121": {"urn:a": ["e3"]}}
+    first_form = {event_identity("urn:a", "e9"): 7}
+    for chunk in (compact, first_form):
+        index = SimpleNamespace(identities={})
+        ChunkedSeenTable._index_chunk(index, "vendorwatch.data-shares/3/120", chunk)
+        assert index.identities == {identity: position(3, offset) for identity, offset in chunk_identities(chunk)}
