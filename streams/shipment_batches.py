@@ -30,8 +30,9 @@ from streams.shipments import Shipment, add_shipments, applied_offset, record_ap
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "internal"
-YIELD_EVERY = 2000
-"""Events decoded between two yields to the event loop, so a large batch never holds up the alert path."""
+YIELD_EVERY = 500
+"""Events decoded, or applied, between two yields to the event loop (a few milliseconds), so a large batch
+never holds up the alert path for long: it shares the worker's one thread."""
 
 @dataclass
 class _Chunk:
@@ -67,11 +68,15 @@ async def apply_shipment_batch(worker: Worker, intake: Intake, events: Sequence[
     topic = worker.topics.data_shares.get_topic_name()
     marks = _Marks()
     in_batch: set[str] = set()
-    applied = duplicates = 0
+    applied = duplicates = since_yield = 0
     for vendor_id, records in (await _accept(intake, events)).items():
         counted, dropped = await _apply_vendor(worker, intake, vendor_id, records, marks, in_batch, topic)
         applied += counted
         duplicates += dropped
+        since_yield += counted + dropped
+        if since_yield >= YIELD_EVERY:
+            since_yield = 0
+            await asyncio.sleep(0)
     for chunk in marks.chunks:
         as_current(chunk.first)
         message = chunk.first.message

@@ -1,14 +1,17 @@
 """Faust's aiokafka transport with a fetch wait that suits a worker of several topics.
 
 faust-streaming 0.15.3 hard-codes ``fetch_max_wait_ms=1500`` for the worker's consumer. aiokafka sends one
-fetch request per broker at a time, each for the partitions that have nothing buffered. Once the busy
-partitions' records are buffered, the next request asks only for the quiet topics' partitions (orgs,
-evaluations, ...), and the broker parks it for up to the full wait because they have no data; the busy
-partitions, drained in the meantime, cannot be fetched again until it returns. The shipment stream then
-arrived in bursts with gaps of up to a second and a half (docs/performance.md, third round). A short
-wait bounds that gap; the price is an empty fetch every ``FETCH_MAX_WAIT_MS`` when every topic is idle
-(100 ms: 3% of a core for the consumer thread of an idle worker here, against 13% at 20 ms, and no
-difference in shipment throughput that single runs could tell apart).
+fetch request per broker at a time, each for the partitions that have nothing buffered. Once a partition's
+records are buffered, the next request leaves it out; if the partitions it asks for have no data, the
+broker parks it for the full wait, and the buffered partition, drained in the meantime, cannot be fetched
+again until it returns. The shipment stream arrived in bursts with gaps of up to a second and a half, and
+each internal hop of the alert path (an ownership event, its re-evaluation request, the alert) could wait
+out a parked fetch (docs/performance.md, third round).
+
+So the wait follows the buffer (``vendorwatch.brokers.wait_by_buffer``, also used by the dispatcher): short
+while any partition has records buffered (the request leaves them out, so it must come back soon), long
+when none has (the request asks for every partition, and the broker answers it as soon as any of them
+gets data, so a long wait costs no latency and keeps an idle worker from fetching in a loop).
 """
 
 from __future__ import annotations
@@ -17,16 +20,14 @@ from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-FETCH_MAX_WAIT_MS = 100
-"""Longest a fetch waits at the broker for data; also the longest a busy partition waits behind an idle one."""
+from vendorwatch.brokers import wait_by_buffer
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        # Read by AIOKafkaConsumer.start() when it builds its fetcher; Faust offers no setting for it.
-        consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS
-        return consumer
+    async def on_start(self) -> None:
+        await super().on_start()
+        consumer: Any = self._consumer  # created by on_start
+        wait_by_buffer(consumer._fetcher)
 
 
 class _Consumer(faust_aiokafka.Consumer):
@@ -38,4 +39,3 @@ class Transport(faust_aiokafka.Transport):
     """Set as ``app.transport`` before anything asks the app for it (topics do, when declared)."""
 
     Consumer = _Consumer
-

@@ -2,7 +2,7 @@
 
 Every record reaches the agent once, in batches of at most ``max_``, and is committed only after its batch
 is handled; an idle agent does not wake up until an event comes; the worker's consumer fetches with the
-short wait of ``streams.transport``.
+wait of ``streams.transport``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from aiokafka import AIOKafkaProducer
 
 from streams.admin import ensure_topics, wait_caught_up
 from streams.batching import take_batches
-from streams.transport import FETCH_MAX_WAIT_MS, Transport
-from vendorwatch.brokers import client_options
+from streams.transport import Transport
+from vendorwatch.brokers import FETCH_WAIT_IDLE_MS, client_options
 from vendorwatch.settings import Settings
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
@@ -83,7 +83,9 @@ async def test_batches_deliver_every_record_once_and_idle_agents_sleep(broker_se
     try:
         await publish(broker_settings, topic, RECORDS)
         await wait_caught_up(broker_settings, group, [topic], timeout=60)
-        assert app.consumer._thread._consumer._fetch_max_wait_ms == FETCH_MAX_WAIT_MS
+        # Caught up, nothing buffered: the worker's consumer parks its fetches for the idle wait.
+        await asyncio.sleep(0.1)
+        assert app.consumer._thread._consumer._fetcher._fetch_max_wait_ms == FETCH_WAIT_IDLE_MS
 
         waits_before = seen.waits
         await asyncio.sleep(IDLE_S)
