@@ -103,3 +103,11 @@ async def test_a_tiny_run_reports_every_figure_with_consistent_counts(broker_set
     assert results["recovery_entries"] == 300 and results["recovery_store"] == "rocksdb://"
     assert results["recovery_entries_per_s"] > 0 and results["recovery_cold_entries_per_s"] > 0
     report.write_json(results, tmp_path / "latest.json")
+
+
+def test_the_step_figures_cover_each_step_of_the_shipment_path():
+    from bench.steps import measure
+    figures = measure(2_000)
+    assert set(figures) == {"limit: orjson + dict", "decode (msgspec)", "judge a record at once",
+                            "add to a vendor's totals", "index a written seen chunk"}
+    assert all(us > 0 for us in figures.values())
