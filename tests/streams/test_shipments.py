@@ -15,6 +15,7 @@ from streams.seen import (
     CHUNK_MAX_BYTES,
     ChunkedSeenTable,
     Verdict,
+    _judge_each,
     chunk_identities,
     chunk_key,
     judge,
@@ -105,19 +106,8 @@ _items = st.lists(st.builds(lambda source, id_, n: SimpleNamespace(source=f"urn:
        counted=st.booleans(), batch=st.sets(st.builds(event_identity, st.sampled_from(["urn:x", "urn:y"]), _names)))
 def test_judging_a_record_at_once_agrees_with_judging_each_event(items, seen, counted, batch):
     expected_batch = set(batch)
-    fresh, ids, duplicates = [], {}, 0
-    for item in items:  # the reference: judge, one event at a time
-        identity = event_identity(item.source, item.id)
-        verdict = judge(identity, AT, seen, counted, expected_batch)
-        expected_batch.add(identity)
-        if verdict is Verdict.DUPLICATE:
-            duplicates += 1
-            continue
-        ids.setdefault(item.source, []).append(item.id)
-        if verdict is Verdict.APPLY:
-            fresh.append(item.data)
-    got = judge_record(items, AT, seen, counted, batch)
-    assert (got.fresh, got.ids, got.duplicates) == (fresh, ids, duplicates)
+    expected = _judge_each(items, AT, seen, counted, expected_batch)  # the reference: judge, event by event
+    assert judge_record(items, AT, seen, counted, batch) == expected
     assert batch == expected_batch
 
 
