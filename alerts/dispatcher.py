@@ -60,7 +60,7 @@ from streams import deadletter
 from streams.admin import ALERTS_DEADLETTER as TOPIC_ALERTS_DEADLETTER
 from streams.admin import ensure_topics
 from streams.metrics import lag_by_topic
-from vendorwatch.brokers import client_options, wait_by_buffer
+from vendorwatch.brokers import client_options, fetch_promptly
 from vendorwatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -432,7 +432,7 @@ class Dispatcher:
             stack.push_async_callback(producer.stop)
             await consumer.start()
             stack.push_async_callback(consumer.stop)
-            wait_by_buffer(consumer._fetcher)  # no alert waits out a fetch parked for other partitions
+            fetch_promptly(consumer._fetcher)  # no alert waits behind another partition's records
             yield consumer, producer, client
 
 

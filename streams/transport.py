@@ -8,10 +8,11 @@ again until it returns. The shipment stream arrived in bursts with gaps of up to
 each internal hop of the alert path (an ownership event, its re-evaluation request, the alert) could wait
 out a parked fetch (docs/performance.md, third round).
 
-So the wait follows the buffer (``vendorwatch.brokers.wait_by_buffer``, also used by the dispatcher): short
+So the wait follows the buffer (``vendorwatch.brokers.fetch_promptly``, also used by the dispatcher): short
 while any partition has records buffered (the request leaves them out, so it must come back soon), long
 when none has (the request asks for every partition, and the broker answers it as soon as any of them
-gets data, so a long wait costs no latency and keeps an idle worker from fetching in a loop).
+gets data, so a long wait costs no latency and keeps an idle worker from fetching in a loop). The same
+function shortens aiokafka's prefetch backoff, which held back every fetch while one record sat unconsumed.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 
-from vendorwatch.brokers import wait_by_buffer
+from vendorwatch.brokers import fetch_promptly
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     async def on_start(self) -> None:
         await super().on_start()
         consumer: Any = self._consumer  # created by on_start
-        wait_by_buffer(consumer._fetcher)
+        fetch_promptly(consumer._fetcher)
 
 
 class _Consumer(faust_aiokafka.Consumer):

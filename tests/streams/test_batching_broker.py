@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 from streams.admin import ensure_topics, wait_caught_up
 from streams.batching import take_batches
 from streams.transport import Transport
-from vendorwatch.brokers import FETCH_WAIT_IDLE_MS, client_options
+from vendorwatch.brokers import FETCH_WAIT_IDLE_MS, PREFETCH_BACKOFF_S, client_options
 from vendorwatch.settings import Settings
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
@@ -85,7 +85,8 @@ async def test_batches_deliver_every_record_once_and_idle_agents_sleep(broker_se
         await wait_caught_up(broker_settings, group, [topic], timeout=60)
         # Caught up, nothing buffered: the worker's consumer parks its fetches for the idle wait.
         await asyncio.sleep(0.1)
-        assert app.consumer._thread._consumer._fetcher._fetch_max_wait_ms == FETCH_WAIT_IDLE_MS
+        fetcher = app.consumer._thread._consumer._fetcher
+        assert (fetcher._fetch_max_wait_ms, fetcher._prefetch_backoff) == (FETCH_WAIT_IDLE_MS, PREFETCH_BACKOFF_S)
 
         waits_before = seen.waits
         await asyncio.sleep(IDLE_S)
