@@ -13,12 +13,12 @@ from typing import Any
 
 import faust
 import pytest
-from aiokafka import AIOKafkaProducer
 
 from streams.admin import ensure_topics, wait_caught_up
 from streams.batching import take_batches
 from streams.transport import Transport
-from vendorwatch.brokers import FETCH_WAIT_IDLE_MS, PREFETCH_BACKOFF_S, client_options
+from tests.support.records import publish_numbered
+from vendorwatch.brokers import FETCH_WAIT_IDLE_MS, PREFETCH_BACKOFF_S
 from vendorwatch.settings import Settings
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
@@ -35,18 +35,6 @@ class Observed:
         self.batches: list[list[tuple[int, int]]] = []
         self.handled: list[tuple[int, int]] = []
         self.waits = 0
-
-
-async def publish(settings: Settings, topic: str, per_partition: int) -> None:
-    producer = AIOKafkaProducer(**client_options(settings), acks="all")
-    await producer.start()
-    try:
-        for n in range(per_partition):
-            for partition in range(PARTITIONS):
-                await producer.send(topic, str(n).encode(), partition=partition)
-        await producer.flush()
-    finally:
-        await producer.stop()
 
 
 def worker_app(settings: Settings, group: str, topic: str, seen: Observed) -> Any:
@@ -81,7 +69,7 @@ async def test_batches_deliver_every_record_once_and_idle_agents_sleep(broker_se
     app = worker_app(broker_settings, group, topic, seen)
     await app.start()
     try:
-        await publish(broker_settings, topic, RECORDS)
+        await publish_numbered(broker_settings, topic, PARTITIONS, RECORDS)
         await wait_caught_up(broker_settings, group, [topic], timeout=60)
         # Caught up, nothing buffered: the worker's consumer parks its fetches for the idle wait.
         await asyncio.sleep(0.1)
@@ -93,7 +81,8 @@ async def test_batches_deliver_every_record_once_and_idle_agents_sleep(broker_se
         # Faust's take_events would have woken IDLE_S / WITHIN_S (20) times by now.
         assert seen.waits - waits_before <= 1, f"an idle agent woke {seen.waits - waits_before} times"
 
-        await publish(broker_settings, topic, 1)  # one more record per partition, after the idle spell
+        # One more record per partition, after the idle spell.
+        await publish_numbered(broker_settings, topic, PARTITIONS, 1)
         await wait_caught_up(broker_settings, group, [topic], timeout=60)
     finally:
         await app.stop()

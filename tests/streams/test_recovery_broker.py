@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from streams.admin import ensure_topics, wait_caught_up
 from streams.recovery import SeekFirstTableManager
+from tests.support.records import publish_numbered
 from vendorwatch.brokers import client_options
 from vendorwatch.settings import Settings
 
@@ -37,18 +38,6 @@ def changelog(group: str) -> str:
     return f"{group}-{TABLE}-changelog"
 
 
-async def publish(settings: Settings, topic: str) -> None:
-    producer = AIOKafkaProducer(**client_options(settings), acks="all")
-    await producer.start()
-    try:
-        for n in range(RECORDS):
-            for partition in range(PARTITIONS):
-                await producer.send(topic, str(n).encode(), partition=partition)
-        await producer.flush()
-    finally:
-        await producer.stop()
-
-
 async def backlog(settings: Settings, topic: str, group: str) -> None:
     """RECORDS per partition on ``topic``, ``group`` committed at COMMITTED, and an entry in the table's
     changelog (a worker with state to recover starts its fetcher before the stream partitions are seeked)."""
@@ -59,7 +48,7 @@ async def backlog(settings: Settings, topic: str, group: str) -> None:
         await producer.send_and_wait(changelog(group), b'"1"', key=b'"k"', partition=0)
     finally:
         await producer.stop()
-    await publish(settings, topic)
+    await publish_numbered(settings, topic, PARTITIONS, RECORDS)
     consumer = AIOKafkaConsumer(**client_options(settings), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -122,7 +111,8 @@ async def test_records_fetched_while_partitions_are_positioned_are_not_dropped(b
     try:
         await asyncio.wait_for(until(app.tables.recovery.completed.is_set), 30)
         assert handed_out and not any(handed_out), f"records reached the agent during the seek: {handed_out}"
-        await publish(broker_settings, topic)  # records behind the ones fetched during the seek
+        # Records behind the ones fetched during the seek.
+        await publish_numbered(broker_settings, topic, PARTITIONS, RECORDS)
         await wait_caught_up(broker_settings, group, [topic], timeout=60)
     finally:
         await app.stop()
