@@ -144,7 +144,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         broker_heartbeat_interval=settings.session_timeout_s / 5,
         logging_config=None,
     )
-    # Before the topics below ask the app for its transport: a short fetch wait (streams/transport.py).
+    # Before the topics below ask the app for its transport: fetches tuned for latency (streams/transport.py).
     app.transport = Transport(app.conf.broker_consumer, app)
     topics = _topics(app, settings)
     cache = WorldCache(limits_of(settings))

@@ -1,4 +1,4 @@
-"""Faust's aiokafka transport with a fetch wait that suits a worker of several topics.
+"""Faust's aiokafka transport, its consumer's fetcher tuned for a worker of several topics.
 
 faust-streaming 0.15.3 hard-codes ``fetch_max_wait_ms=1500`` for the worker's consumer. aiokafka sends one
 fetch request per broker at a time, each for the partitions that have nothing buffered. Once a partition's
