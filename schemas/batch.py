@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, StringConstraints, TypeAdapter, ValidationError, create_model
 
 from schemas import registry as names
-from schemas.cloudevents import CloudEvent, decode_record, event_identity, from_attributes, parse_time_cached, time_ok
+from schemas.cloudevents import CloudEvent, decode_record, from_attributes, parse_time_cached, time_ok
 from schemas.errors import InvalidEvent, NotACloudEvent
 from schemas.registry import SPECS, EventSpec
 from schemas.shipment_codec import FastShipment, decode_shipments
@@ -37,7 +37,7 @@ _Text = Annotated[str, StringConstraints(min_length=1)]
 class FastEnvelope(BaseModel):
     """A CloudEvent accepted by the fast path, as validated: no copy into a ``CloudEvent`` per event.
 
-    It answers what the stream needs of an event (``identity``, ``key``, ``data``, ``type``);
+    It answers what the stream needs of an event (``source``, ``id``, ``key``, ``data``, ``type``);
     ``event()`` builds the full ``CloudEvent`` when one is needed (re-keying, a dead-letter reason).
     """
 
@@ -49,10 +49,6 @@ class FastEnvelope(BaseModel):
     data: BaseModel
     time: str | None = None
     subject: str | None = None
-
-    @property
-    def identity(self) -> str:
-        return event_identity(self.source, self.id)
 
     @property
     def key(self) -> str:

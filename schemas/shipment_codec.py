@@ -19,7 +19,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from schemas import registry as names
-from schemas.cloudevents import CloudEvent, event_identity, parse_time_cached, time_ok
+from schemas.cloudevents import CloudEvent, parse_time_cached, time_ok
 from schemas.events import DataShared
 from schemas.registry import SPECS, EventSpec
 from schemas.types import ID_PATTERN
@@ -48,7 +48,7 @@ class ShipmentData(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=F
 class FastShipment(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=False):
     """One ``vendorwatch.data.shared.v1`` CloudEvent without extension attributes, as decoded.
 
-    It answers what the stream needs of an event (``identity``, ``key``, ``data``); ``event()`` builds
+    It answers what the stream needs of an event (``source``, ``id``, ``key``, ``data``); ``event()`` builds
     the reference ``CloudEvent`` when one is needed (re-keying, a dead-letter reason).
     """
 
@@ -61,10 +61,6 @@ class FastShipment(msgspec.Struct, frozen=True, forbid_unknown_fields=True, gc=F
     subject: str | None = None
     datacontenttype: Literal["application/json"] | None = None
     dataschema: str | None = None
-
-    @property
-    def identity(self) -> str:
-        return event_identity(self.source, self.id)
 
     @property
     def key(self) -> str:

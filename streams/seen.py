@@ -23,7 +23,7 @@ recovery, and rebuilt once recovery has dropped the partitions this worker no lo
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
@@ -47,18 +47,6 @@ class Verdict(Enum):
     REPLAY = "replay"
     """Its own record again (after a restart) and already counted: skip, but remember it."""
     DUPLICATE = "duplicate"
-
-
-def chunk_identities(chunk: Mapping[str, Any]) -> Iterator[tuple[str, int]]:
-    """Every ``(identity, offset)`` a chunk holds; also reads the first form, ``{source+id: offset}``."""
-    for name, value in chunk.items():
-        if isinstance(value, int):
-            yield name, value
-            continue
-        offset = int(name)
-        for source, ids in value.items():
-            for id_ in ids:
-                yield event_identity(source, id_), offset
 
 
 def chunk_key(topic: str, partition: int, first_offset: int) -> str:
@@ -176,7 +164,8 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
         self._index_chunk(key, msgspec.json.decode(raw))
 
     def _index_chunk(self, key: Any, chunk: Mapping[str, Any]) -> None:
-        # chunk_identities, without a generator step per identity: a restart indexes every chunk.
+        # Every identity a chunk holds, at its record's position; also reads the first form,
+        # {source+id: offset}. A dict built per source in one call: a restart indexes every chunk.
         name = key.decode() if isinstance(key, bytes) else str(key)
         base = int(name.rsplit("/", 2)[1]) << PARTITION_SHIFT
         identities = self.identities

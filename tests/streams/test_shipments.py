@@ -16,7 +16,6 @@ from streams.seen import (
     ChunkedSeenTable,
     Verdict,
     _judge_each,
-    chunk_identities,
     chunk_key,
     judge,
     judge_record,
@@ -73,13 +72,18 @@ def test_positions_and_chunk_keys_keep_partition_and_offset_apart():
     assert chunk_key("vendorwatch.data-shares", 3, 120) == "vendorwatch.data-shares/3/120"
 
 
-def test_a_chunk_yields_each_identity_with_its_records_offset_in_either_form():
+def test_the_index_of_a_chunk_holds_each_identity_at_its_records_position_in_either_form():
+    def indexed(chunk: dict) -> dict[str, int]:
+        index = SimpleNamespace(identities={})
+        ChunkedSeenTable._index_chunk(index, "vendorwatch.data-shares/3/120", chunk)
+        return index.identities
+
     compact = {"120": {"urn:a": ["e1", "e2"], "urn:b": ["e1"]}, "121": {"urn:a": ["e3"]}}
-    assert sorted(chunk_identities(compact)) == [
-        (event_identity("urn:a", "e1"), 120), (event_identity("urn:a", "e2"), 120),
-        (event_identity("urn:a", "e3"), 121), (event_identity("urn:b", "e1"), 120)]
+    assert indexed(compact) == {
+        event_identity("urn:a", "e1"): position(3, 120), event_identity("urn:a", "e2"): position(3, 120),
+        event_identity("urn:a", "e3"): position(3, 121), event_identity("urn:b", "e1"): position(3, 120)}
     first_form = {event_identity("urn:a", "e1"): 7}
-    assert list(chunk_identities(first_form)) == [(event_identity("urn:a", "e1"), 7)]
+    assert indexed(first_form) == {event_identity("urn:a", "e1"): position(3, 7)}
 
 
 def test_seen_chunks_cover_whole_records_and_stay_under_the_size_limit():
@@ -109,12 +113,3 @@ def test_judging_a_record_at_once_agrees_with_judging_each_event(items, seen, co
     expected = _judge_each(items, AT, seen, counted, expected_batch)  # the reference: judge, event by event
     assert judge_record(items, AT, seen, counted, batch) == expected
     assert batch == expected_batch
-
-
-def test_the_index_of_a_chunk_holds_what_chunk_identities_yields_in_either_form():
-    compact = {"120": {"urn:a": ["e1", "e2"], "urn:b": ["e1"]}, "121": {"urn:a": ["e3"]}}
-    first_form = {event_identity("urn:a", "e9"): 7}
-    for chunk in (compact, first_form):
-        index = SimpleNamespace(identities={})
-        ChunkedSeenTable._index_chunk(index, "vendorwatch.data-shares/3/120", chunk)
-        assert index.identities == {identity: position(3, offset) for identity, offset in chunk_identities(chunk)}
