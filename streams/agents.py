@@ -37,6 +37,7 @@ from streams.evaluate import Trigger, count_open, evaluate_vendor
 from streams.graph import apply_statement
 from streams.intake import Intake
 from streams.lag import consumer_lag
+from streams.lane import Lane
 from streams.metrics import conflicted_exposure
 from streams.requests import coalesce, encode_evidence, encode_request
 from streams.shipment_batches import apply_shipment_batch
@@ -59,7 +60,7 @@ EXPIRY_TYPE = "vendorwatch.announced.expired"
 INPUT_BATCH = 500
 INPUT_WINDOW_S = 0.005
 SHIPMENT_BATCH = 500
-SHIPMENT_WINDOW_S = 0.1
+SHIPMENT_LANE_CAPACITY = 2 * SHIPMENT_BATCH
 EVALUATION_BATCH = 500
 EVALUATION_WINDOW_S = 0.002
 INTERNAL_ERROR = "internal"
@@ -160,12 +161,21 @@ def register_agents(worker: Worker) -> None:
     async def contracts(stream: Any) -> None:
         await run_input(stream, apply_contract)
 
-    @app.agent(topics.data_shares, name="data-shares")
-    async def data_shares(stream: Any) -> None:
-        # The high-volume stream: a batch at a time end to end (decoded, deduplicated, folded per vendor,
-        # one table write per vendor); its records may themselves be batches of events.
-        async for events in take_batches(stream, SHIPMENT_BATCH, SHIPMENT_WINDOW_S):
-            await apply_shipment_batch(worker, intake, events)
+    # The high-volume stream skips Faust's per-record hand-over: its records reach this task a fetch at a
+    # time through the shipment lane (streams/lane.py), and are applied a batch at a time (decoded,
+    # deduplicated, folded per vendor, one table write per vendor); records may themselves carry many events.
+    lane = Lane(topics.data_shares.get_topic_name(), SHIPMENT_BATCH, SHIPMENT_LANE_CAPACITY)
+    app.transport.lane = lane  # type: ignore[attr-defined]  # streams.transport.Transport
+    app.topics.add(topics.data_shares)  # subscribed as an agent's topic is; the lane takes its records
+
+    async def data_shares() -> None:
+        async for records in lane.batches():
+            await apply_shipment_batch(worker, intake, records)
+            # Committable only once the batch's writes are on the broker (at-least-once).
+            await durable(worker.pending)
+            lane.applied(records)
+
+    app.task(data_shares)
 
     @app.agent(topics.evaluations, name="evaluator")
     async def evaluator(stream: Any) -> None:

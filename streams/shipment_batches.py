@@ -1,13 +1,14 @@
-"""The data-shipment agent's batch step: decode, judge duplicates, one table write per vendor, seen chunks.
+"""The shipment lane's batch step: decode, judge duplicates, one table write per vendor, seen chunks.
 
 Faust's per-event path (and a changelog record per table write) is what limits a plain table agent to a
 few thousand events per second; here a batch of records costs one write per vendor it touches and a
 seen chunk per source partition (more when its records are large), and records may themselves carry
 many events (``schemas.batch``).
 
-At-least-once is kept and replays are not double counted: Faust commits the records' offsets only after
-the batch is processed (and its writes flushed), and a record redelivered after a crash is recognised by
-the offsets its vendor's totals carry (``streams.seen`` explains why no flush is needed in between).
+At-least-once is kept and replays are not double counted: the records' offsets are committed only after
+the batch is processed and its writes acknowledged (``streams.lane``), and a record redelivered after a
+crash is recognised by the offsets its vendor's totals carry (``streams.seen`` explains why no ordering
+between the totals and the seen chunks is needed).
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ never holds up the alert path for long: it shares the worker's one thread."""
 @dataclass
 class _Chunk:
     first: Any
-    """The event of its first record: the chunk is written in that record's partition, keyed by its offset."""
+    """Its first record (a ``streams.lane.LaneRecord``): the chunk is written in that record's partition,
+    keyed by its offset."""
     value: Chunk = field(default_factory=dict)
     size: int = 0
 
