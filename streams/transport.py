@@ -14,8 +14,8 @@ when none has (the request asks for every partition, and the broker answers it a
 gets data, so a long wait costs no latency and keeps an idle worker from fetching in a loop). The same
 function shortens aiokafka's prefetch backoff, which held back every fetch while one record sat unconsumed.
 
-The consumer also feeds the shipment lane (``streams.lane``): the lane's topic's records are taken out of
-each fetch result before Faust's drain loop sees them, and its offsets are committed with Faust's own.
+The consumer also feeds the shipment lane (``streams.lane``): the lane's topic is fetched by a loop of its
+own, never by Faust's drain loop, and its offsets are committed with Faust's own.
 The hooks are Faust's consumer methods (faust-streaming 0.15.3); recheck them on a Faust upgrade.
 """
 
@@ -27,13 +27,15 @@ from typing import Any
 
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
+from mode import Service
 
 from streams.lane import Lane, lane_records
 from vendorwatch.brokers import fetch_promptly
 
-FULL_LANE_FETCH_S = 0.01
-"""While the lane is full its partitions are left out of fetches; the others are fetched with this short
-timeout, so the lane's partitions are back in a fetch soon after it has room again."""
+LANE_FETCH_S = 1.0
+"""How long one of the lane's fetches waits for records (it returns as soon as any arrive)."""
+LANE_IDLE_S = 0.05
+"""How long the lane's fetch loop waits before it looks again when it holds none of the lane's partitions."""
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -52,29 +54,51 @@ class _Consumer(faust_aiokafka.Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> Any:
+        # Faust's drain loop fetches every partition but the lane's: those are fetched by _feed_lane.
+        lane = self.lane
+        if lane is not None and active_partitions is not None:
+            active_partitions = {tp for tp in active_partitions if tp.topic != lane.topic}
+            if not active_partitions:
+                await self.sleep(timeout)
+                return {}
+        return await super()._getmany(active_partitions, timeout)
+
+    @Service.task
+    async def _feed_lane(self) -> None:
+        """The lane's own fetch loop, beside Faust's drain loop.
+
+        Fed by the drain loop, the lane waited for it to deliver every other record one by one, each
+        behind its agent's queue and Faust's producer buffer: the shipment records sat fetched in
+        aiokafka's buffer while the lane's task idled, and the lane was fed once every ~0.8 s.
+        """
         lane = self.lane
         if lane is None:
-            return await super()._getmany(active_partitions, timeout)
-        if lane.full() and active_partitions is not None:
-            active_partitions = {tp for tp in active_partitions if tp.topic != lane.topic}
-            timeout = min(timeout, FULL_LANE_FETCH_S)
-            if not active_partitions:
-                await lane.wait_room(timeout)
-                return {}
-        generation = self.app.consumer_generation_id
-        records = dict(await super()._getmany(active_partitions, timeout))
-        mine = [tp for tp in records if tp.topic == lane.topic]
-        # Faust's getmany drops what a fetch returns once the flow has stopped or the generation has
-        # changed (a rebalance); the lane's records are dropped in the same cases, and read again from
-        # the committed offsets once the new assignment is in place.
-        current = self.flow_active and generation == self.app.consumer_generation_id
+            return
+        while not self.should_stop:
+            if not self.flow_active:  # stopped for a rebalance: nothing is fetched until it resumes
+                await self.wait(self.can_resume_flow)  # type: ignore[arg-type]
+                continue
+            if lane.full():
+                await lane.wait_room(LANE_IDLE_S)
+                continue
+            # Paused partitions (recovering, not yet seeked) are not in the active set.
+            partitions = {tp for tp in self._get_active_partitions() if tp.topic == lane.topic}
+            if not partitions:
+                await self.sleep(LANE_IDLE_S)
+                continue
+            generation = self.app.consumer_generation_id
+            records = await self._thread.getmany(partitions, LANE_FETCH_S)
+            # As Faust's getmany: what a fetch returns once the flow has stopped or the generation has
+            # changed (a rebalance) is dropped, and read again from the committed offsets.
+            if self.flow_active and generation == self.app.consumer_generation_id:
+                self._to_lane(lane, records)
+
+    def _to_lane(self, lane: Lane, records: Any) -> None:
         now = time.monotonic()
-        for tp in mine:
-            taken = records.pop(tp)
-            if current and taken and lane.put(lane_records(tp.topic, tp.partition, taken)):
+        for tp, taken in records.items():
+            if taken and lane.put(lane_records(tp.topic, tp.partition, taken)):
                 self._read_offset[tp] = taken[-1].offset
                 self.app.monitor.stream_inbound_time[tp] = now  # Faust's slow-processing checks read it
-        return records
 
     def _filter_tps_with_pending_acks(self, topics: Any = None) -> Iterator[TP]:
         yield from super()._filter_tps_with_pending_acks(topics)
@@ -108,3 +132,4 @@ class Transport(faust_aiokafka.Transport):
     Consumer = _Consumer
     lane: Lane | None = None
     """The shipment lane, set by ``streams.agents`` before the worker starts."""
+
