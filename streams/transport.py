@@ -87,7 +87,12 @@ class _Consumer(faust_aiokafka.Consumer):
                 await self.sleep(LANE_IDLE_S)
                 continue
             generation = self.app.consumer_generation_id
-            records = await self._thread.getmany(partitions, LANE_FETCH_S)
+            try:
+                records = await self._thread.getmany(partitions, LANE_FETCH_S)
+            except self.consumer_stopped_errors:
+                if self.should_stop or self.app.should_stop:  # stopping: as Faust's drain loop, end quietly
+                    return
+                raise
             # As Faust's getmany: what a fetch returns once the flow has stopped or the generation has
             # changed (a rebalance) is dropped, and read again from the committed offsets.
             if self.flow_active and generation == self.app.consumer_generation_id:
