@@ -1,12 +1,14 @@
-"""The shipment lane: the high-volume topic's records taken from Faust's consumer a fetch at a time.
+"""The shipment lane: the high-volume topic's records fetched by a loop of their own, applied a batch at a time.
 
 Faust hands every record to its agent one by one: its drain loop runs ``wait_first`` per record (two new
-tasks), then the conductor, the agent's queue and its stream. On this machine that hand-over alone cost
-about what the limit's whole loop costs per event (docs/performance.md, third round), so no work saved
-inside the agent could bring the shipment stream near the limit. The lane takes the shipment topic's
-records out of each fetch result before Faust's drain loop sees them (``streams.transport``) and gives
-them to one task a batch at a time. Everything else stays Faust's: the consumer and its group
-membership, partition assignment, the tables with their changelogs, recovery, and the offset commits.
+tasks), then the conductor, the agent's queue and its stream, for every topic the worker reads. The
+hand-over cost about what the limit's whole loop costs per event, and worse, it queued the shipment
+records behind every other topic's: the drain loop fetched again only once it had delivered each of
+those, behind their agents' queues and Faust's producer buffer (docs/performance.md, third and fourth
+rounds). The lane's partitions are fetched by a loop of their own beside Faust's drain loop, on the same
+consumer (``streams.transport``), and their records go to one task a batch at a time. Everything else
+stays Faust's: the consumer and its group membership, partition assignment, the tables with their
+changelogs, recovery, and the offset commits.
 
 The rules that keep at-least-once:
 
@@ -16,10 +18,9 @@ The rules that keep at-least-once:
 - When partitions are revoked, the lane stops (``close``): records not yet taken by the task are dropped
   (they were never committable; the partition's next owner, or this worker after the rebalance, reads
   them again from the committed offset) and the batch in hand is finished first, so its writes and its
-  offsets are in before Faust commits and hands the partitions over. ``open`` starts it again once the
-  new assignment is in place; records fetched before the rebalance are refused by generation.
-- Back-pressure: while ``full``, the consumer leaves the lane's partitions out of its fetches (their
-  records stay in aiokafka's buffer), so other topics' records, the alert path, keep flowing.
+  offsets are in before Faust commits and hands the partitions over. ``open`` starts it again with the
+  new assignment; what a fetch returns after the flow stopped or the generation changed is dropped.
+- Back-pressure: while ``full``, the lane's fetch loop stops fetching (the records stay on the broker).
 
 The records carry what Faust's tables and ``streams.intake`` read of an event (``message.topic``,
 ``.partition``, ``.offset``, ``.key``, ``.value``, ``.headers``), so the batch step is the same code.

@@ -3,7 +3,7 @@
 The other input agents mark each event in the ``seen`` table: one changelog record per event, and a
 producer flush before it so a durable mark never outlives lost effects. At data-shipment volume the
 writes are most of the cost of an event and most of what a restart replays, and the flush stalls every
-batch for a broker round trip. So the shipment agent writes *chunks*: one or more per source partition per batch (key
+batch for a broker round trip. So the shipment lane writes *chunks*: one or more per source partition per batch (key
 ``<topic>/<partition>/<first offset>``, value ``{"<offset>": {"<source>": [id, ...]}}``, each event's id
 under its record's offset and its source) and records *where* each identity was seen. An event whose
 identity was seen at another position is a duplicate; one seen at its own position is a replay of its
@@ -15,7 +15,7 @@ the broker's message size whatever the batch (a record's ids are a fraction of t
 ids by source keeps a chunk about a third of the size of ``{source+id: offset}``, which was the bulk of
 what the worker sent to the broker at shipment volume.
 
-A chunk lives in the changelog partition of the records it covers (the agent makes an event of that
+A chunk lives in the changelog partition of the records it covers (the batch step makes a record of that
 partition current before writing), so it moves with them on a rebalance. Lookups go to an in-memory
 index kept in step with the table: on each local write, on each changelog batch applied during
 recovery, and rebuilt once recovery has dropped the partitions this worker no longer owns.
