@@ -17,6 +17,7 @@ from alerts.policy import Policy
 from schemas import registry as names
 from streams import world_cache
 from streams.admin import changelog_topic, internal_topic, stream_topics
+from streams.bulk import BulkProducer
 from streams.config import limits_of, policy_of
 from streams.durability import PendingWrites, settle_before_rebalance, track_writes
 from streams.express import ExpressProducer
@@ -30,7 +31,7 @@ from streams.world_cache import WorldCache
 from vendorwatch.brokers import faust_credentials
 from vendorwatch.settings import Settings
 
-PRODUCER_LINGER_MS = 5
+PRODUCER_LINGER_MS = 0
 
 
 class Utf8Key(str):
@@ -94,9 +95,12 @@ class Worker:
     pending: PendingWrites = field(default_factory=PendingWrites)
     # Re-evaluation requests and alerts: their own producer, without linger (streams/express.py).
     express: ExpressProducer = field(init=False)
+    # The shipment lane's changelog writes: their own producer, with linger (streams/bulk.py).
+    bulk: BulkProducer = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "express", ExpressProducer(self.settings))  # frozen: set once, here
+        object.__setattr__(self, "bulk", BulkProducer(self.app))
 
 
 def advertised_url(settings: Settings) -> str:
@@ -132,8 +136,9 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         topic_allow_declare=True,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        # Changelog writes: a few milliseconds of linger turn the many small sends of a busy moment into
-        # one request (measured in bench/). The alert path's records go without linger (streams/express.py).
+        # No linger: the tables written here are the alert path's and other low-volume agents' (an
+        # ownership write is awaited before its re-evaluation requests leave); the shipment lane's
+        # writes linger on a producer of their own (streams/bulk.py).
         producer_linger_ms=PRODUCER_LINGER_MS,
         processing_guarantee="at_least_once",
         table_standby_replicas=settings.standby_replicas,
@@ -156,9 +161,12 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     from streams.watchdog import register_watchdog
     from streams.web import register_pages
 
+    worker.bulk.route((tables.shipments, tables.shipments_seen))
+
     @app.on_before_shutdown.connect
-    async def stop_express(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+    async def stop_producers(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await worker.express.stop()
+        await worker.bulk.stop()
 
     track_writes((getattr(tables, f.name) for f in fields(tables)), worker.pending)
     settle_before_rebalance(app, worker.pending, settings.session_timeout_s / 2)

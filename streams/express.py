@@ -1,12 +1,13 @@
-"""The alert path's own producer: re-evaluation requests and alerts are sent without linger.
+"""The alert path's own producer: re-evaluation requests and alerts are sent without linger or queue.
 
-Faust's producer lingers (``streams.app.PRODUCER_LINGER_MS``) so that the many changelog writes of a
-busy moment leave in one request; each of the alert path's two hops through Kafka (input agent ->
-``evaluations`` -> evaluator -> ``vendorwatch.alerts``) then waited for that linger too. The records
-of those hops are few, so they go through a second producer with no linger instead. Their acks are
-tracked in the worker's pending writes like every other send (``streams.durability``), and the
-partitioner is aiokafka's default, Faust's too, so a vendor's requests reach the partition its tables
-are on.
+Faust's producer sends through a buffer that one task drains in order, and it used to linger so that the
+many changelog writes of a busy moment left in one request; each of the alert path's two hops through
+Kafka (input agent -> ``evaluations`` -> evaluator -> ``vendorwatch.alerts``) then waited for both. The
+records of those hops are few, so they go straight to a producer of their own with no linger. (The
+shipment lane's changelog writes now have their own producer too, ``streams.bulk``, and Faust's no
+longer lingers.) Their acks are tracked in the worker's pending writes like every other send
+(``streams.durability``), and the partitioner is aiokafka's default, Faust's too, so a vendor's requests
+reach the partition its tables are on.
 """
 
 from __future__ import annotations

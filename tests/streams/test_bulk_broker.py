@@ -1,0 +1,67 @@
+"""The shipment lane's table writes leave through their own producer; the other tables' through Faust's.
+
+On the real broker: a write to the shipment totals is queued on the lane's producer (Faust's buffer, which
+the alert path's writes go through, stays empty), is tracked until acknowledged, and lands in the table's
+changelog; a write to another table goes through Faust's producer as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+import pytest
+
+from schemas.registry import TOPIC_CONTRACTS, TOPIC_DATA_SHARES
+from streams.admin import changelog_topic, ensure_topics
+from streams.app import Worker, create_app
+from streams.current import as_current
+from streams.durability import durable
+from streams.lane import LaneRecord
+from tests.streams.test_shipment_batches_broker import read_all
+from vendorwatch.settings import Settings
+
+pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
+
+
+async def read_changelog(settings: Settings, table: str) -> dict[bytes, bytes]:
+    records = await read_all(settings, changelog_topic(settings, table))
+    return {r.key: r.value for r in records if r.key is not None and r.value is not None}
+
+
+async def started(worker: Worker) -> Any:
+    # What the running worker does first (streams.app: load_routing_metadata): a write to a table keyed
+    # by vendor is partitioned with Faust's producer's metadata of its changelog.
+    producer: Any = await worker.app.maybe_start_producer()
+    for table in ("shipments", "contracts"):
+        await producer._ensure_producer().partitions_for(changelog_topic(worker.settings, table))
+    return producer
+
+
+async def test_lane_writes_queue_on_their_own_producer_and_reach_the_changelog(broker_settings: Settings,
+                                                                             tmp_path: Any) -> None:
+    settings = broker_settings.model_copy(update={"app_id": f"bulk-{secrets.token_hex(4)}", "data_dir": tmp_path})
+    await ensure_topics(settings)
+    worker = create_app(settings)
+    faust_producer = await started(worker)
+    vendor = f"bulk-vendor-{secrets.token_hex(3)}"
+    try:
+        as_current(LaneRecord(TOPIC_DATA_SHARES, 0, 7, vendor.encode(), b"[]", [], 0.0))
+        worker.tables.shipments[vendor] = {"lab-a": {"shipments": 3, "records": 9, "bytes": 12, "data_classes": []}}
+        assert faust_producer.buffer.size == 0, "a lane write was queued behind the alert path's"
+        assert len(worker.pending) == 1, "the lane write is tracked until acknowledged"
+        await asyncio.wait_for(durable(worker.pending), 30)
+
+        as_current(LaneRecord(TOPIC_CONTRACTS, 0, 3, vendor.encode(), b"{}", [], 0.0))
+        worker.tables.contracts[vendor] = {"contract-1": {"lab_id": "lab-a"}}
+        assert faust_producer.buffer.size == 1, "another table's write goes through Faust's producer"
+        await asyncio.wait_for(durable(worker.pending), 30)
+
+        shipments = await read_changelog(settings, "shipments")
+        contracts = await read_changelog(settings, "contracts")
+        assert vendor.encode() in shipments and b'"shipments":3' in shipments[vendor.encode()].replace(b" ", b"")
+        assert vendor.encode() in contracts
+    finally:
+        await worker.bulk.stop()
+        await faust_producer.stop()
