@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,9 @@ from vendorwatch.sink import WebhookSink
 
 LAB, RIVAL = "lab-00", "lab-01"
 WAIT_FOR_ALERTS_S = 60.0
+WARM_UP_S = 3.0
+PREBUILT_AFTER_S = 10.0
+"""Seconds of the stream encoded beforehand beyond the last injection: the alerts arrive within them."""
 
 
 class TimedSink(WebhookSink):
@@ -92,9 +97,9 @@ async def alert_latency(base: Settings, workdir: Path, *, rate: float, injection
             await stack.wait_quiet(timeout=180)
             stream_s = injections * spacing_s + WAIT_FOR_ALERTS_S
             shape = Shape(events=max(1, int(rate * stream_s)), per_record=per_record, prefix=f"{prefix}-s")
-            stream = asyncio.ensure_future(produce(settings, shipment_records(shape), rate=rate))
+            stream = asyncio.ensure_future(produce(settings, _prebuilt(shape, rate, injections * spacing_s), rate=rate))
             try:
-                await asyncio.sleep(3)  # the stream at its rate before the first sample
+                await asyncio.sleep(WARM_UP_S)  # the stream at its rate before the first sample
                 published = await _inject(settings, prefix, injections, spacing_s)
                 await _wait_for(sink, published, WAIT_FOR_ALERTS_S)
             finally:
@@ -105,6 +110,18 @@ async def alert_latency(base: Settings, workdir: Path, *, rate: float, injection
         await sink.stop()
     samples = [(sink.arrived[i] - t) * 1000 for i, t in published.items() if i in sink.arrived]
     return Latency(sorted(samples), rate, len(published) - len(samples))
+
+
+def _prebuilt(shape: Shape, rate: float, injecting_s: float) -> Iterator[Record]:
+    """The stream's records, those sent while alerts are timed encoded beforehand.
+
+    Producers run on other machines in a deployment; here the generator shares the two cores, and the
+    event loop that notes each webhook's arrival, with the worker. Encoding ~10 µs per event (14% of a
+    core at 13,500 events/s) while timing would measure the benchmark as much as the worker.
+    """
+    records = shipment_records(shape)
+    ahead = math.ceil(rate * (WARM_UP_S + injecting_s + PREBUILT_AFTER_S) / shape.per_record)
+    return itertools.chain(list(itertools.islice(records, ahead)), records)
 
 
 async def _inject(settings: Settings, prefix: str, injections: int, spacing_s: float) -> dict[str, float]:
