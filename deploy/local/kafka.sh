@@ -13,7 +13,10 @@ PORT="${VENDORWATCH_KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${VENDORWATCH_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}"
 CACHE="${VENDORWATCH_KAFKA_HOME:-$HOME/.cache/vendorwatch/kafka}"
 DATA="${VENDORWATCH_KAFKA_DATA:-$CACHE/data-$PORT}"
-HEAP="${VENDORWATCH_KAFKA_HEAP:-512m}"
+# Kafka's own default. At 512m, with a marking cycle started at 35% of it, the old generation of a broker
+# holding many topics stayed ~80% full and G1's concurrent marking took a core every few seconds: the
+# alert path's processes stalled behind it (docs/performance.md, fifth round).
+HEAP="${VENDORWATCH_KAFKA_HEAP:-1g}"
 START_TIMEOUT="${VENDORWATCH_KAFKA_START_TIMEOUT:-90}"
 HOST=127.0.0.1
 BOOTSTRAP="$HOST:$PORT"
@@ -324,7 +327,7 @@ cmd_start() {
   java="$(java_bin)"
   local -a jvm=(
     "-Xms${HEAP}" "-Xmx${HEAP}"
-    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true
     "-Dkafka.logs.dir=$LOG_DIR"
     "-Dlog4j2.configurationFile=$LOG4J_BROKER"
