@@ -20,6 +20,8 @@ PARTITIONED_TABLES = ("contracts", "alert-state", "shipments", "seen", "shipment
 COMPACTED = {"cleanup.policy": "compact"}
 KEPT = {"retention.ms": "-1"}
 TOPIC_ALREADY_EXISTS = 36  # Kafka protocol error code
+TOPICS_VISIBLE_S = 30.0
+"""How long a created topic may take to appear in the broker's metadata (a moment, normally)."""
 
 
 def internal_topic(settings: Settings, name: str) -> str:
@@ -80,10 +82,32 @@ async def ensure_topics(settings: Settings, names: list[str] | None = None) -> l
         for name, code, *_ in getattr(response, "topic_errors", ()):
             if code not in (0, TOPIC_ALREADY_EXISTS):
                 raise RuntimeError(f"could not create topic {name}: Kafka error code {code}")
+        await _until_visible(admin, missing)
         log.info("created topics: %s", ", ".join(missing))
         return missing
     finally:
         await admin.close()
+
+
+async def _until_visible(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
+    """Wait until the broker describes every one of ``topics`` with a leader for each partition.
+
+    CreateTopics answers once the controller has the topics; the broker's metadata can follow a moment
+    later, and a describe or a commit in that moment fails with "unknown topic" (it did, right after a
+    broker start, for the topics of a new app id).
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TOPICS_VISIBLE_S
+    while True:
+        described = await admin.describe_topics(topics)
+        ready = {t["topic"] for t in described if t["error_code"] == 0 and t["partitions"]
+                 and all(p["leader"] >= 0 for p in t["partitions"])}
+        if ready >= set(topics):
+            return
+        if loop.time() > deadline:
+            raise TimeoutError(f"topics created but not visible after {TOPICS_VISIBLE_S:g}s: "
+                               f"{', '.join(sorted(set(topics) - ready))}")
+        await asyncio.sleep(0.1)
 
 
 async def start_group_at_end(settings: Settings, group_id: str, topics: list[str]) -> None:
