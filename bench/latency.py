@@ -113,7 +113,7 @@ async def alert_latency(base: Settings, workdir: Path, *, rate: float, injection
 
 
 def _prebuilt(shape: Shape, rate: float, injecting_s: float) -> Iterator[Record]:
-    """The stream's records, those sent while alerts are timed encoded beforehand.
+    """The stream's records; those sent while alerts are timed are encoded beforehand.
 
     Producers run on other machines in a deployment; here the generator shares the two cores, and the
     event loop that notes each webhook's arrival, with the worker. Encoding ~10 µs per event (14% of a

@@ -169,6 +169,7 @@ def register_agents(worker: Worker) -> None:
     app.topics.add(topics.data_shares)  # subscribed as an agent's topic is; the lane takes its records
 
     async def data_shares() -> None:
+        await worker.bulk.start()  # the lane's changelog writes leave through it (streams/bulk.py)
         async for records in lane.batches():
             await apply_shipment_batch(worker, intake, records)
             # Committable only once the batch's writes are on the broker (at-least-once).

@@ -27,30 +27,36 @@ BULK_LINGER_MS = 5
 
 
 class BulkProducer:
-    """A second Faust producer (the app's transport makes it) for the tables given to ``route``."""
+    """A second Faust producer (the app's transport makes it) for the tables given to ``route``.
+
+    It starts when a table declares its changelog topic or when the lane's task starts, whichever comes
+    first, so before any write: its buffer is drained only once it runs. A producer that cannot start
+    stops the worker (a failed app task or table start crashes it).
+    """
 
     def __init__(self, app: Any, linger_ms: int = BULK_LINGER_MS) -> None:
         self._producer: Any = app.transport.create_producer(beacon=app.beacon)
         self._producer.linger_ms = linger_ms  # read when its aiokafka producer is made, on start
-        self._starting = asyncio.Lock()
-        self._started = False
-        self._start: asyncio.Task[Any] | None = None
+        self._lock = asyncio.Lock()
 
     def route(self, tables: Iterable[Any]) -> None:
         """Send these tables' changelog writes through this producer (before ``track_writes`` wraps them)."""
         for table in tables:
             self._route(table)
 
+    async def start(self) -> None:
+        async with self._lock:
+            await self._producer.maybe_start()
+
     async def stop(self) -> None:
         """Send what is queued, then close (the app calls it after its consumer has stopped)."""
-        async with self._starting:
-            if self._started:
+        async with self._lock:
+            if self._producer.state == "running":
                 await self._producer.stop()
-                self._started = False
 
     def _route(self, table: Any) -> None:
         topic = table.changelog_topic
-        topic._get_producer = self._started_producer  # Topic.publish_message sends through it
+        topic._get_producer = self._get_producer  # Topic.publish_message sends through it
 
         def send_changelog(partition: int | None, key: Any, value: Any, key_serializer: Any = None,
                            value_serializer: Any = None) -> Any:
@@ -61,16 +67,11 @@ class BulkProducer:
                 value_serializer=value_serializer if value_serializer is not None else table.value_serializer,
                 callback=table._on_changelog_sent, eager_partitioning=True)
             self._producer.send_soon(future)
-            if self._start is None:  # its buffer is drained once it runs: start it with the first write
-                self._start = asyncio.ensure_future(self._started_producer())
             return future
 
         table.send_changelog = send_changelog
 
-    async def _started_producer(self) -> Any:
-        if not self._started:
-            async with self._starting:
-                if not self._started:
-                    await self._producer.start()
-                    self._started = True
+    async def _get_producer(self) -> Any:
+        # Faust also asks for it when it declares the changelog topic, as a table starts.
+        await self.start()
         return self._producer

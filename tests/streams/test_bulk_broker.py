@@ -12,6 +12,7 @@ import secrets
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaError
 
 from schemas.registry import TOPIC_CONTRACTS, TOPIC_DATA_SHARES
 from streams.admin import changelog_topic, ensure_topics
@@ -20,7 +21,8 @@ from streams.current import as_current
 from streams.durability import durable
 from streams.lane import LaneRecord
 from tests.streams.test_shipment_batches_broker import read_all
-from vendorwatch.settings import Settings
+from vendorwatch.local import free_port
+from vendorwatch.settings import Settings, load_settings
 
 pytestmark = [pytest.mark.broker, pytest.mark.timeout(120)]
 
@@ -45,6 +47,7 @@ async def test_lane_writes_queue_on_their_own_producer_and_reach_the_changelog(b
     await ensure_topics(settings)
     worker = create_app(settings)
     faust_producer = await started(worker)
+    await worker.bulk.start()
     vendor = f"bulk-vendor-{secrets.token_hex(3)}"
     try:
         as_current(LaneRecord(TOPIC_DATA_SHARES, 0, 7, vendor.encode(), b"[]", [], 0.0))
@@ -65,3 +68,14 @@ async def test_lane_writes_queue_on_their_own_producer_and_reach_the_changelog(b
     finally:
         await worker.bulk.stop()
         await faust_producer.stop()
+
+
+async def test_a_lane_producer_that_cannot_start_fails_loudly(tmp_path: Any) -> None:
+    # No broker behind the port. The lane's task starts the producer before its first batch, so this
+    # failure ends the task and the worker (Faust crashes on a failed app task) instead of leaving the
+    # lane's writes queued, unacknowledged, with the lane waiting for them.
+    settings = load_settings({"VENDORWATCH_KAFKA_BOOTSTRAP": f"127.0.0.1:{free_port()}",
+                              "VENDORWATCH_DATA_DIR": str(tmp_path)})
+    worker = create_app(settings)
+    with pytest.raises(KafkaError):
+        await asyncio.wait_for(worker.bulk.start(), 60)
