@@ -167,10 +167,12 @@ def register_agents(worker: Worker) -> None:
     lane = Lane(topics.data_shares.get_topic_name(), SHIPMENT_BATCH, SHIPMENT_LANE_CAPACITY)
     app.transport.lane = lane  # type: ignore[attr-defined]  # streams.transport.Transport
     app.topics.add(topics.data_shares)  # subscribed as an agent's topic is; the lane takes its records
+    metrics.lane_buffered.set_function(lambda: lane.buffered)  # read at scrape time
 
     async def data_shares() -> None:
         await worker.bulk.start()  # the lane's changelog writes leave through it (streams/bulk.py)
         async for records in lane.batches():
+            metrics.lane_batch_records.observe(len(records))
             await apply_shipment_batch(worker, intake, records)
             # Committable only once the batch's writes are on the broker (at-least-once).
             await durable(worker.pending)

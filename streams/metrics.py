@@ -20,6 +20,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from schemas.alert import Severity, Transition
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+LANE_BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
+"""Records per shipment-lane batch: a few at a light load, up to the batch size when the lane is behind."""
 REJECT_KINDS = ("envelope", "unknown_type", "data", "invalid", "internal")
 """``InvalidEvent.kind`` values (schemas/errors.py) and ``internal`` for a bug while applying an event."""
 
@@ -39,6 +41,8 @@ class WorkerMetrics:
     recovering: Gauge
     conflicted_exposure: Gauge
     consumer_lag: Gauge
+    lane_buffered: Gauge
+    lane_batch_records: Histogram
 
     def set_conflicted_exposure(self, values: Mapping[ExposureKey, float]) -> None:
         """Replace every series: a conflict that ended must disappear, not stay at its last value."""
@@ -88,6 +92,13 @@ def build_worker_metrics(registry: CollectorRegistry, input_topics: Iterable[str
             "vendorwatch_consumer_lag_records",
             "Records in this process's assigned partitions not yet committed by its consumer group.",
             ["topic"], registry=registry),
+        lane_buffered=Gauge(
+            "vendorwatch_lane_buffered_records",
+            "Shipment records fetched and waiting for the shipment lane's task; fetching pauses at the lane's "
+            "capacity.", registry=registry),
+        lane_batch_records=Histogram(
+            "vendorwatch_lane_batch_records", "Records per batch the shipment lane applied.",
+            buckets=LANE_BATCH_BUCKETS, registry=registry),
     )
     _initialise(metrics, tuple(input_topics))
     return metrics

@@ -83,6 +83,14 @@ def ops_overview() -> Dashboard:
                            query(f"sum(rate(vendorwatch_vendor_evaluations_total{rate}))", "evaluations")))
         .with_panel(series("Duplicates skipped per second", "ops",
                            query(f"sum by (topic) (rate(vendorwatch_events_duplicate_total{rate}))", "{{topic}}")))
+        .with_panel(series("Shipment lane: records waiting and batch size (p50)", "short",
+                           query("sum by (instance) (vendorwatch_lane_buffered_records)", "waiting {{instance}}"),
+                           query("histogram_quantile(0.5, sum by (instance, le) "
+                                 f"(rate(vendorwatch_lane_batch_records_bucket{rate})))", "batch {{instance}}",
+                                 ref="B"),
+                           description="Shipment records fetched and not yet applied (fetching pauses at the "
+                                       "lane's capacity, 1,000) and the records per applied batch (up to 500): "
+                                       "both near their maximum means the worker is behind the shipment stream."))
         .with_row(Row("Delivery"))
         .with_panel(series("Deliveries per second by outcome", "ops",
                            query("vendorwatch:alert_deliveries:rate5m", "{{receiver_kind}} {{outcome}}")))

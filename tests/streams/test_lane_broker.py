@@ -14,6 +14,7 @@ import json
 import secrets
 from collections import Counter
 
+import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -70,6 +71,13 @@ async def test_shipments_through_a_rebalance_and_a_sigkill_are_counted_once(brok
             await producer.stop()
         await stack.wait_quiet(timeout=240)
         changelog = await read_all(broker_settings, changelog_topic(stack.settings, "shipments"))
+        async with httpx.AsyncClient() as client:
+            metrics = (await client.get(f"{second}/metrics", timeout=10)).text
+
+    # The worker that took over applied the lane's batches, and says how large they were.
+    batches = next(line for line in metrics.splitlines() if line.startswith("vendorwatch_lane_batch_records_count"))
+    assert float(batches.split()[-1]) > 0
+    assert "vendorwatch_lane_buffered_records " in metrics
 
     latest = {r.key.decode(): json.loads(r.value) for r in changelog if r.key.decode() in expected}
     counted = {vendor: lab_totals(latest.get(vendor))[f"lab-{run}"]["shipments"] for vendor in vendors}

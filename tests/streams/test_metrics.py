@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry
 
-from schemas.registry import INPUT_TOPICS
+from schemas.registry import INPUT_TOPICS, TOPIC_DATA_SHARES
+from streams.app import create_app
+from streams.lane import LaneRecord
 from streams.metrics import build_worker_metrics, conflicted_exposure, lag_by_topic
+from vendorwatch.settings import load_settings
 
 SCALE = {"vendor_id": "scale-ai", "annual_value_usd": 1_200_000,
          "conflicts": [{"competitor_id": "meta", "severity": "critical", "alert_id": "a1"}]}
@@ -43,7 +46,8 @@ def test_counters_follow_prometheus_naming_and_start_at_zero():
     names = {m.name for m in registry.collect()}
     assert {"vendorwatch_events_consumed", "vendorwatch_events_rejected", "vendorwatch_alert_transitions",
             "vendorwatch_event_processing_seconds", "vendorwatch_consumer_lag_records",
-            "vendorwatch_conflicted_exposure_usd", "vendorwatch_open_alerts"} <= names
+            "vendorwatch_conflicted_exposure_usd", "vendorwatch_open_alerts", "vendorwatch_lane_buffered_records",
+            "vendorwatch_lane_batch_records"} <= names
     assert all(name.startswith("vendorwatch_") for name in names)
     for topic in INPUT_TOPICS:
         for reason in ("envelope", "unknown_type", "data", "invalid", "internal"):
@@ -51,3 +55,16 @@ def test_counters_follow_prometheus_naming_and_start_at_zero():
                                              {"topic": topic, "reason": reason}) == 0
     assert registry.get_sample_value("vendorwatch_alert_transitions_total",
                                      {"transition": "opened", "severity": "critical"}) == 0
+
+
+def test_the_lane_gauge_reads_the_worker_lanes_buffer_at_scrape_time(tmp_path):
+    # A real worker app (no broker needed to build it): the records its shipment lane holds are what
+    # the gauge reports, read when scraped, not counted on the hot path.
+    registry = CollectorRegistry()
+    settings = load_settings({"VENDORWATCH_DATA_DIR": str(tmp_path)})
+    worker = create_app(settings, registry)
+    lane = worker.app.transport.lane
+    assert registry.get_sample_value("vendorwatch_lane_buffered_records") == 0
+    lane.put([LaneRecord(TOPIC_DATA_SHARES, 0, offset, b"v", b"[]", [], 0.0) for offset in range(3)])
+    assert registry.get_sample_value("vendorwatch_lane_buffered_records") == 3
+    assert registry.get_sample_value("vendorwatch_lane_batch_records_count") == 0
