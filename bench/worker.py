@@ -59,19 +59,49 @@ async def prepare(stack: Stack, input_starts: Offsets | None) -> None:
         await commit_positions(stack.settings, stack.app_id, input_starts)
 
 
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the worker's shipment digest process: streams/digest.py)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parent = int(stat.read().rpartition(")")[2].split()[1])
+            except (OSError, IndexError, ValueError):  # gone meanwhile
+                continue
+            parents.setdefault(parent, []).append(int(entry))
+    tree, todo = [], [pid]
+    while todo:
+        tree.append(current := todo.pop())
+        todo.extend(parents.get(current, ()))
+    return tree
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used: a figure the other load on the machine does not change."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time the process and its children have used: a figure the other load on the
+    machine does not change."""
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            with open(f"/proc/{member}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:  # exited meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise LookupError(f"no VmRSS for pid {pid}")
+    """Resident memory of the process and its children."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            with open(f"/proc/{member}/status") as status:
+                total += next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):  # exited meanwhile, or a zombie (no VmRSS)
+            if member == pid:
+                raise LookupError(f"no VmRSS for pid {pid}") from None
+    return total
 
 
 async def follow_shipments(stack: Stack, events: int) -> Reflected:

@@ -164,13 +164,14 @@ def register_agents(worker: Worker) -> None:
     # The high-volume stream skips Faust's per-record hand-over: its records reach this task a fetch at a
     # time through the shipment lane (streams/lane.py), and are applied a batch at a time (decoded,
     # deduplicated, folded per vendor, one table write per vendor); records may themselves carry many events.
-    lane = Lane(topics.data_shares.get_topic_name(), SHIPMENT_BATCH, SHIPMENT_LANE_CAPACITY)
+    lane = Lane(topics.data_shares.get_topic_name(), SHIPMENT_BATCH, SHIPMENT_LANE_CAPACITY, worker.digester)
     app.transport.lane = lane  # type: ignore[attr-defined]  # streams.transport.Transport
     app.topics.add(topics.data_shares)  # subscribed as an agent's topic is; the lane takes its records
     metrics.lane_buffered.set_function(lambda: lane.buffered)  # read at scrape time
 
     async def data_shares() -> None:
         await worker.bulk.start()  # the lane's changelog writes leave through it (streams/bulk.py)
+        await worker.digester.start()  # its records are decoded there (streams/digest.py)
         async for records in lane.batches():
             metrics.lane_batch_records.observe(len(records))
             await apply_shipment_batch(worker, intake, records)

@@ -19,6 +19,7 @@ from streams import world_cache
 from streams.admin import changelog_topic, internal_topic, stream_topics
 from streams.bulk import BulkProducer
 from streams.config import limits_of, policy_of
+from streams.digest import Digester
 from streams.durability import PendingWrites, settle_before_rebalance, track_writes
 from streams.express import ExpressProducer
 from streams.metrics import WorkerMetrics, build_worker_metrics
@@ -97,10 +98,14 @@ class Worker:
     express: ExpressProducer = field(init=False)
     # The shipment lane's changelog writes: their own producer, with linger (streams/bulk.py).
     bulk: BulkProducer = field(init=False)
+    # The shipment lane's records decoded and validated in a process of their own (streams/digest.py).
+    digester: Digester = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "express", ExpressProducer(self.settings))  # frozen: set once, here
         object.__setattr__(self, "bulk", BulkProducer(self.app))
+        object.__setattr__(self, "digester",
+                           Digester(self.settings.shipment_digest_processes, self.metrics.lane_digest_failures))
 
 
 def advertised_url(settings: Settings) -> str:
@@ -167,6 +172,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
     async def stop_producers(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         await worker.express.stop()
         await worker.bulk.stop()
+        worker.digester.stop()
 
     track_writes((getattr(tables, f.name) for f in fields(tables)), worker.pending)
     settle_before_rebalance(app, worker.pending, settings.session_timeout_s / 2)

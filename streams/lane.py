@@ -22,6 +22,9 @@ The rules that keep at-least-once:
   new assignment; what a fetch returns after the flow stopped or the generation changed is dropped.
 - Back-pressure: while ``full``, the lane's fetch loop stops fetching (the records stay on the broker).
 
+Records are sent to the digest process (``streams.digest``) as they are queued, so a batch's decoding runs
+on the other core while the previous batch is applied.
+
 The records carry what Faust's tables and ``streams.intake`` read of an event (``message.topic``,
 ``.partition``, ``.offset``, ``.key``, ``.value``, ``.headers``), so the batch step is the same code.
 """
@@ -36,11 +39,13 @@ from typing import Any
 
 from faust.types import TP
 
+from streams.digest import Digester
+
 
 class LaneRecord:
     """One Kafka record of the lane, standing in for a Faust event (it is its own ``message``)."""
 
-    __slots__ = ("__weakref__", "headers", "key", "offset", "partition", "timestamp", "topic", "value")
+    __slots__ = ("__weakref__", "digest", "headers", "key", "offset", "partition", "timestamp", "topic", "value")
 
     def __init__(self, topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None,
                  headers: Any, timestamp: float) -> None:
@@ -51,6 +56,8 @@ class LaneRecord:
         self.value = value
         self.headers = headers
         self.timestamp = timestamp
+        self.digest: Any = None
+        """Where its digest is on the way (``streams.digest.Digester.submit``), once queued."""
 
     @property
     def message(self) -> LaneRecord:
@@ -70,12 +77,13 @@ def lane_records(topic: str, partition: int, records: Iterable[Any]) -> list[Lan
 class Lane:
     """Records of one topic between the consumer and the task that applies them (see the module docstring)."""
 
-    def __init__(self, topic: str, batch_max: int, capacity: int) -> None:
+    def __init__(self, topic: str, batch_max: int, capacity: int, digester: Digester | None = None) -> None:
         if batch_max < 1 or capacity < batch_max:
             raise ValueError(f"lane of {topic}: need 1 <= batch_max ({batch_max}) <= capacity ({capacity})")
         self.topic = topic
         self.batch_max = batch_max
         self.capacity = capacity
+        self.digester = digester
         self._buffer: deque[LaneRecord] = deque()
         self._arrived = asyncio.Event()
         self._room = asyncio.Event()
@@ -101,6 +109,8 @@ class Lane:
         """Queue one partition's records, in offset order; refused (``False``) while the lane is closed."""
         if not self._open or not records:
             return False
+        if self.digester is not None:  # digested while earlier batches are applied
+            self.digester.submit(self.topic, records)
         self._buffer.extend(records)
         self._arrived.set()
         if self.full():

@@ -43,6 +43,7 @@ class WorkerMetrics:
     consumer_lag: Gauge
     lane_buffered: Gauge
     lane_batch_records: Histogram
+    lane_digest_failures: Counter
 
     def set_conflicted_exposure(self, values: Mapping[ExposureKey, float]) -> None:
         """Replace every series: a conflict that ended must disappear, not stay at its last value."""
@@ -99,6 +100,10 @@ def build_worker_metrics(registry: CollectorRegistry, input_topics: Iterable[str
         lane_batch_records=Histogram(
             "vendorwatch_lane_batch_records", "Records per batch the shipment lane applied.",
             buckets=LANE_BATCH_BUCKETS, registry=registry),
+        lane_digest_failures=Counter(
+            "vendorwatch_lane_digest_failures_total",
+            "Fetched parts of the shipment stream the digest process did not digest (it died or was stopped): "
+            "the worker digested them itself and started another process.", registry=registry),
     )
     _initialise(metrics, tuple(input_topics))
     return metrics

@@ -109,6 +109,16 @@ def judge_record(items: Sequence[Identified], at: int, seen: Mapping[str, int], 
     return _judge_each(items, at, seen, counted, batch)
 
 
+def judge_identities(identities: list[str], seen: Mapping[str, int], batch: set[str]) -> bool:
+    """``judge_record``'s common case for a record already digested (``streams.digest.Digest``: one source,
+    no identity twice): ``True`` when every identity is new to the index and to this batch, and then
+    they are added to ``batch``. ``False``: judge the record's events one by one."""
+    if batch.isdisjoint(identities) and seen.keys().isdisjoint(identities):
+        batch.update(identities)
+        return True
+    return False
+
+
 def _judge_each(items: Sequence[Identified], at: int, seen: Mapping[str, int], counted: bool,
                 batch: set[str]) -> RecordVerdict:
     fresh: list[Any] = []
@@ -141,10 +151,15 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
         self.identities = {}
         super().__init__(*args, value_type=bytes, **kwargs)  # the raw codec: values are JSON bytes
 
-    def write(self, key: str, chunk: Chunk) -> None:
-        """The only way to write a chunk: it is indexed from ``chunk`` as it is, not decoded again."""
+    def write(self, key: str, chunk: Chunk, indexed: Iterable[tuple[int, list[str]]] | None = None) -> None:
+        """The only way to write a chunk: it is indexed from ``chunk`` as it is, not decoded again, or from
+        ``indexed`` when given: every identity the chunk holds, as (position, identities) per record."""
         self[key] = msgspec.json.encode(chunk)
-        self._index_chunk(key, chunk)
+        if indexed is None:
+            self._index_chunk(key, chunk)
+            return
+        for at, identities in indexed:
+            self.identities.update(dict.fromkeys(identities, at))
 
     def apply_changelog_batch(self, batch: Iterable[Any]) -> None:
         events = list(batch)

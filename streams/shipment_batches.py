@@ -22,11 +22,13 @@ from typing import Any
 
 from schemas import registry as names
 from schemas.batch import Incoming
+from schemas.cloudevents import event_identity
 from streams.app import Worker
 from streams.current import as_current
+from streams.digest import Digest
 from streams.intake import Intake
-from streams.seen import CHUNK_MAX_BYTES, Chunk, chunk_key, judge_record, position
-from streams.shipments import Shipment, add_shipments, applied_offset, record_applied
+from streams.seen import CHUNK_MAX_BYTES, Chunk, chunk_key, judge_identities, judge_record, position
+from streams.shipments import LabSums, Shipment, add_lab_sums, applied_offset, lab_sums, record_applied
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class _Chunk:
     """Its first record (a ``streams.lane.LaneRecord``): the chunk is written in that record's partition,
     keyed by its offset."""
     value: Chunk = field(default_factory=dict)
+    indexed: list[tuple[int, list[str]]] = field(default_factory=list)
+    """(position, identities) of each record it covers: what the index learns when it is written."""
     size: int = 0
 
 
@@ -51,19 +55,24 @@ class _Marks:
     current: dict[int, _Chunk] = field(default_factory=dict)
     chunks: list[_Chunk] = field(default_factory=list)
 
-    def add(self, event: Any, ids_by_source: dict[str, list[str]]) -> None:
+    def add(self, event: Any, ids_by_source: dict[str, list[str]], identities: list[str] | None = None) -> None:
+        """``identities``: the ids' ``event_identity``s when the record's digest has them, else made here."""
         message = event.message
+        if identities is None:
+            identities = [event_identity(source, id_) for source, ids in ids_by_source.items() for id_ in ids]
         size = len(message.value or b"")
         chunk = self.current.get(message.partition)
         if chunk is None or chunk.size + size > CHUNK_MAX_BYTES:
             chunk = self.current[message.partition] = _Chunk(event)
             self.chunks.append(chunk)
         chunk.value[str(message.offset)] = ids_by_source
+        chunk.indexed.append((position(message.partition, message.offset), identities))
         chunk.size += size
 
 
-Records = list[tuple[Any, list[Incoming]]]
-"""A vendor's records in this batch, each with its accepted events (all keyed to that vendor)."""
+Records = list[tuple[Any, list[Incoming] | Digest]]
+"""A vendor's records in this batch, each with its accepted events (all keyed to that vendor), or with its
+digest when every event was valid (``streams.digest``)."""
 
 
 async def apply_shipment_batch(worker: Worker, intake: Intake, events: Sequence[Any]) -> None:
@@ -71,7 +80,7 @@ async def apply_shipment_batch(worker: Worker, intake: Intake, events: Sequence[
     marks = _Marks()
     in_batch: set[str] = set()
     applied = duplicates = since_yield = 0
-    for vendor_id, records in (await _accept(intake, events)).items():
+    for vendor_id, records in (await _accept(worker, intake, events)).items():
         counted, dropped = await _apply_vendor(worker, intake, vendor_id, records, marks, in_batch, topic)
         applied += counted
         duplicates += dropped
@@ -82,19 +91,24 @@ async def apply_shipment_batch(worker: Worker, intake: Intake, events: Sequence[
     for chunk in marks.chunks:
         as_current(chunk.first)
         message = chunk.first.message
-        worker.tables.shipments_seen.write(chunk_key(topic, message.partition, message.offset), chunk.value)
+        worker.tables.shipments_seen.write(chunk_key(topic, message.partition, message.offset), chunk.value,
+                                           chunk.indexed)
     if duplicates:
         worker.metrics.events_duplicate.labels(topic).inc(duplicates)
     if applied:
         worker.metrics.events_consumed.labels(topic, names.DATA_SHARED).inc(applied)
 
 
-async def _accept(intake: Intake, events: Sequence[Any]) -> dict[str, Records]:
+async def _accept(worker: Worker, intake: Intake, events: Sequence[Any]) -> dict[str, Records]:
     """The accepted events of each record, grouped by vendor: a record's accepted events are all keyed
-    to the record's key (``accept_many`` re-keys the others), so grouping is per record, not per event."""
+    to the record's key (``accept_many`` re-keys the others), so grouping is per record, not per event.
+    A digested record is all accepted; the others go through ``Intake.accept_many`` here."""
     grouped: dict[str, Records] = {}
     since_yield = 0
-    for event in events:
+    for event, digest in zip(events, await worker.digester.digests(events), strict=True):
+        if digest is not None:
+            grouped.setdefault(digest.vendor_id, []).append((event, digest))
+            continue
         decoded = await intake.accept_many(event, names.DATA_SHARED)
         if decoded:
             grouped.setdefault(decoded[0].key, []).append((event, decoded))
@@ -112,29 +126,41 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
     started = time.perf_counter()
     totals = table.get(vendor_id)
     fresh: list[Shipment] = []
+    sums: list[LabSums] = []
+    applied = 0
     offsets: dict[int, int] = {}
     duplicates = 0
-    to_mark: list[tuple[Any, dict[str, list[str]]]] = []
+    to_mark: list[tuple[Any, dict[str, list[str]], list[str] | None]] = []
     for event, items in records:
         message = event.message
         counted = applied_offset(totals, message.partition) >= message.offset
+        if isinstance(items, Digest):
+            if judge_identities(items.identities, seen, in_batch):
+                to_mark.append((event, {items.source: items.ids}, items.identities))
+                if not counted:
+                    sums.append(items.labs)
+                    applied += len(items.ids)
+                    offsets[message.partition] = max(message.offset, offsets.get(message.partition, -1))
+                continue
+            items = await intake.accept_many(event, names.DATA_SHARED)  # a duplicate: judged event by event
         verdict = judge_record(items, position(message.partition, message.offset), seen, counted, in_batch)
-        to_mark.append((event, verdict.ids))
+        to_mark.append((event, verdict.ids, None))
         duplicates += verdict.duplicates
         if verdict.fresh:
             fresh.extend(verdict.fresh)
+            applied += len(verdict.fresh)
             offsets[message.partition] = max(message.offset, offsets.get(message.partition, -1))
-    if fresh:
+    if applied:
         try:
-            table[vendor_id] = record_applied(add_shipments(totals, fresh), offsets)
+            table[vendor_id] = record_applied(add_lab_sums(totals, [*sums, lab_sums(fresh)]), offsets)
         except Exception as error:  # a bug must not stop the stream nor lose the events
-            log.exception("failed to apply %d shipments to %s", len(fresh), vendor_id)
+            log.exception("failed to apply %d shipments to %s", applied, vendor_id)
             for message in {id(e.message): e.message for e, _ in records}.values():
                 await intake.deadletter(message, f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR)
             return 0, duplicates
         # One observation per vendor per batch: the time to apply that vendor's shipments.
         worker.metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
-    for event, mine in to_mark:  # only once applied: a dead-lettered event can be sent again
+    for event, mine, identities in to_mark:  # only once applied: a dead-lettered event can be sent again
         if mine:
-            marks.add(event, mine)
-    return len(fresh), duplicates
+            marks.add(event, mine, identities)
+    return applied, duplicates

@@ -33,21 +33,46 @@ def add_shipment(totals: Mapping[str, Any] | None, shipment: Shipment) -> dict[s
     return add_shipments(totals, (shipment,))
 
 
+LabSum = tuple[int, int, int, list[str]]
+"""One lab's part of some shipments: shipments, records, bytes, and the data classes seen (sorted)."""
+LabSums = dict[str, LabSum]
+
+
+def lab_sums(shipments: Iterable[Shipment]) -> LabSums:
+    """Shipments summed per lab: what they add to a vendor's totals (``add_lab_sums``)."""
+    sums: dict[str, list[Any]] = {}
+    for shipment in shipments:
+        lab = sums.get(shipment.lab_id)
+        if lab is None:
+            lab = sums[shipment.lab_id] = [0, 0, 0, set()]
+        lab[0] += 1
+        lab[1] += shipment.records
+        lab[2] += shipment.bytes
+        lab[3].add(shipment.data_class)
+    return {lab_id: (n, records, size, sorted(classes)) for lab_id, (n, records, size, classes) in sums.items()}
+
+
 def add_shipments(totals: Mapping[str, Any] | None, shipments: Iterable[Shipment]) -> dict[str, Any]:
     """``add_shipment`` for many shipments to one vendor at once: the totals are copied once, not per shipment."""
+    return add_lab_sums(totals, (lab_sums(shipments),))
+
+
+def add_lab_sums(totals: Mapping[str, Any] | None, parts: Iterable[LabSums]) -> dict[str, Any]:
+    """A vendor's totals after more shipments, given as sums per lab (several records' at once)."""
     updated = dict(totals or {})
     touched: dict[str, dict[str, Any]] = {}
     classes: dict[str, set[str]] = {}
-    for shipment in shipments:
-        lab = touched.get(shipment.lab_id)
-        if lab is None:
-            lab = dict(updated.get(shipment.lab_id) or {"shipments": 0, "records": 0, "bytes": 0, "data_classes": []})
-            touched[shipment.lab_id] = lab
-            classes[shipment.lab_id] = set(lab["data_classes"])
-        lab["shipments"] += 1
-        lab["records"] += shipment.records
-        lab["bytes"] += shipment.bytes
-        classes[shipment.lab_id].add(shipment.data_class)
+    for part in parts:
+        for lab_id, (n, records, size, data_classes) in part.items():
+            lab = touched.get(lab_id)
+            if lab is None:
+                lab = dict(updated.get(lab_id) or {"shipments": 0, "records": 0, "bytes": 0, "data_classes": []})
+                touched[lab_id] = lab
+                classes[lab_id] = set(lab["data_classes"])
+            lab["shipments"] += n
+            lab["records"] += records
+            lab["bytes"] += size
+            classes[lab_id].update(data_classes)
     for lab_id, lab in touched.items():
         lab["data_classes"] = sorted(classes[lab_id])
         updated[lab_id] = lab

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     # A partition with records left whose committed offset has not moved for this long ends the worker
     # (exit 70) so its supervisor restarts it (streams/watchdog.py); 0: never.
     stall_timeout_s: Annotated[float, Field(ge=0, le=3600)] = 120.0
+    # Processes that decode and validate the shipment stream's records beside the worker's own thread
+    # (streams/digest.py); 0: the worker does it itself (one core).
+    shipment_digest_processes: Annotated[int, Field(ge=0, le=8)] = 1
     # --- end scale-out ---
 
     webhook_url: str | None = None

@@ -98,6 +98,9 @@ def test_seen_chunks_cover_whole_records_and_stay_under_the_size_limit():
     assert [(c.first.message.partition, sorted(c.value)) for c in marks.chunks] == [
         (0, ["0", "1", "2"]), (0, ["3", "4", "5"]), (0, ["6"]), (1, ["50"])]
     assert all(c.size <= CHUNK_MAX_BYTES for c in marks.chunks)
+    # What the index learns when a chunk is written: each record's identities at its own position.
+    assert marks.chunks[1].indexed == [(position(0, o), [event_identity("urn:a", f"e{o}")]) for o in (3, 4, 5)]
+    assert marks.chunks[3].indexed == [(position(1, 50), [event_identity("urn:a", "f")])]
 
 
 _names = st.sampled_from(["a", "b", "c", "d"])
