@@ -169,7 +169,12 @@ class Digester:
         if parcel.future is not None:
             try:
                 return await asyncio.wrap_future(parcel.future)
-            except Exception as error:  # the process died or was stopped: the records are still here
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():  # this task is being cancelled, not the digest
+                    raise
+                # stop() cancelled the digest (the worker is stopping): digested here, as before a start
+            except Exception as error:  # the process died: the records are still here
                 self._failed(error)
         return digest_records(parcel.topic, parcel.records)
 

@@ -149,3 +149,16 @@ async def test_without_processes_the_worker_digests_its_records_itself() -> None
     assert await digester.digests(batch) == expected(batch)
     unsubmitted = records(2)
     assert await digester.digests(unsubmitted) == expected(unsubmitted)
+
+
+async def test_records_queued_when_the_process_is_stopped_are_digested_by_the_worker() -> None:
+    counter = failures()
+    digester = Digester(1, counter)
+    await digester.start()
+    batches = [records(50) for _ in range(4)]
+    for batch in batches:
+        digester.submit(TOPIC, batch)
+    digester.stop()  # as the worker stops: queued digests are cancelled
+    for batch in batches:
+        assert await digester.digests(batch) == expected(batch)
+    assert counter._value.get() == 0, "stopping is not a failure"

@@ -1,5 +1,6 @@
 """Batch records on the shipment topic, through a real worker: each event applied once, a bad one dead-lettered
-alone with its index, a duplicate (in another record) skipped, an event keyed to another vendor re-keyed."""
+alone with its index, a duplicate (in another record) skipped, also in a record the digest process passed
+whole, an event keyed to another vendor re-keyed."""
 
 from __future__ import annotations
 
@@ -64,6 +65,8 @@ async def test_batch_records_apply_each_event_once(broker_settings, tmp_path):
         (shipment(run, 4, vendor, 4), []),
         ([shipment(run, 1, vendor, 1), shipment(run, 5, vendor, 5), shipment(run, 6, other, 6)], BATCH),
         ([shipment(run, 7, vendor, 7)], []),  # an array without the batch content type: not an event
+        # Every event valid (digested in the worker's digest process), one a repeat of another record's.
+        ([shipment(run, 8, vendor, 8), shipment(run, 4, vendor, 4)], BATCH),
     ]
     secret = new_secret()
     async with webhook_sink(secret) as sink, running_stack(broker_settings, tmp_path, sink.url, secret) as stack:
@@ -79,7 +82,7 @@ async def test_batch_records_apply_each_event_once(broker_settings, tmp_path):
         dead = await read_all(broker_settings, TOPIC_DEADLETTER, dl_starts)
 
     latest = {r.key.decode(): json.loads(r.value) for r in changelog}
-    assert lab_totals(latest[vendor]) == {f"lab-{run}": {"shipments": 4, "records": 1 + 3 + 4 + 5, "bytes": 400,
+    assert lab_totals(latest[vendor]) == {f"lab-{run}": {"shipments": 5, "records": 1 + 3 + 4 + 5 + 8, "bytes": 500,
                                                          "data_classes": ["training_data"]}}
     assert lab_totals(latest[other])[f"lab-{run}"]["records"] == 6, "the event keyed to another vendor was re-keyed"
 
