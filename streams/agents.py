@@ -172,12 +172,21 @@ def register_agents(worker: Worker) -> None:
     async def data_shares() -> None:
         await worker.bulk.start()  # the lane's changelog writes leave through it (streams/bulk.py)
         await worker.digester.start()  # its records are decoded there (streams/digest.py)
+        settled: asyncio.Future[None] | None = None
         async for records in lane.batches():
             metrics.lane_batch_records.observe(len(records))
             await apply_shipment_batch(worker, intake, records)
-            # Committable only once the batch's writes are on the broker (at-least-once).
-            await durable(worker.pending)
-            lane.applied(records)
+            # Committable only once the batch's writes are on the broker (at-least-once). Waiting for them
+            # right away took as long as applying the batch; the previous batch's writes had this one's
+            # applying to arrive.
+            if settled is not None:
+                await settled
+            settled = asyncio.ensure_future(committable(worker.pending.owned(), records))
+            lane.settling(settled)
+
+    async def committable(writes: list[asyncio.Future[Any]], records: list[Any]) -> None:
+        await durable(worker.pending, writes)
+        lane.applied(records)
 
     app.task(data_shares)
 

@@ -26,6 +26,10 @@ BULK_LINGER_MS = 5
 """How long the lane's changelog writes wait to fill a request (measured in bench/)."""
 
 
+BULK_BATCH_BYTES = 256 * 1024
+"""Per partition per request. Faust's 16 KiB split a batch's writes into several requests in a row."""
+
+
 class BulkProducer:
     """A second Faust producer (the app's transport makes it) for the tables given to ``route``.
 
@@ -37,6 +41,7 @@ class BulkProducer:
     def __init__(self, app: Any, linger_ms: int = BULK_LINGER_MS) -> None:
         self._producer: Any = app.transport.create_producer(beacon=app.beacon)
         self._producer.linger_ms = linger_ms  # read when its aiokafka producer is made, on start
+        self._producer.max_batch_size = BULK_BATCH_BYTES
         self._lock = asyncio.Lock()
 
     def route(self, tables: Iterable[Any]) -> None:

@@ -22,7 +22,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
+import threading
+import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, NamedTuple
@@ -85,9 +88,22 @@ def digest_records(topic: str, records: Sequence[RawRecord]) -> list[Digest | No
     return [digest_record(value, headers, key, topic) for value, headers, key in records]
 
 
-def _ignore_interrupts() -> None:
+PARENT_CHECK_S = 0.5
+"""How often the digest process checks that the worker that started it is still there."""
+
+
+def _in_digest_process() -> None:
     # Ctrl-C reaches the whole process group: the worker stops this process when it shuts down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A worker that ends without stopping it (SIGKILL, an OOM kill, os._exit) must not leave it behind,
+    # and it would not notice by itself: a multiprocessing queue's child holds both ends of its pipe.
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(0)
 
 
 def _ready() -> bool:
@@ -190,4 +206,4 @@ class Digester:
     def _new_pool(self) -> ProcessPoolExecutor:
         # spawn: the worker has threads (Faust's consumer thread), and forking a threaded process is unsafe.
         return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_ignore_interrupts)
+                                   initializer=_in_digest_process)

@@ -57,6 +57,18 @@ class PendingWrites:
         if self.failure is not None:
             raise self.failure
 
+    def owned(self) -> list[asyncio.Future[Any]]:
+        """The calling task's writes not yet acknowledged (to await later, from another task)."""
+        task = asyncio.current_task()
+        return [f for f, owner in self._pending.items() if owner is task]
+
+    async def acknowledged(self, writes: Iterable[asyncio.Future[Any]]) -> None:
+        """Return once ``writes`` are acknowledged; raise the first failure of any task, as ``settled``."""
+        if waiting := [f for f in writes if not f.done()]:
+            await asyncio.wait(waiting)
+        if self.failure is not None:
+            raise self.failure
+
     def __len__(self) -> int:
         return len(self._pending)
 
@@ -72,10 +84,11 @@ def track_writes(tables: Iterable[Any], pending: PendingWrites) -> None:
         table.send_changelog = tracked
 
 
-async def durable(pending: PendingWrites) -> None:
-    """Await the calling task's tracked writes; on a failed write, end the process (see the module docstring)."""
+async def durable(pending: PendingWrites, writes: Iterable[asyncio.Future[Any]] | None = None) -> None:
+    """Await the calling task's tracked writes (or ``writes``, from ``PendingWrites.owned``); on a failed
+    write, end the process (see the module docstring)."""
     try:
-        await pending.settled(own=True)
+        await (pending.settled(own=True) if writes is None else pending.acknowledged(writes))
     except Exception as error:  # any failed send: the batch must not be acknowledged
         log.critical("a write was not acknowledged by the broker (%s: %s): exiting so a restart "
                      "reprocesses the batch from the committed offsets", type(error).__name__, error)

@@ -14,12 +14,15 @@ The rules that keep at-least-once:
 
 - A partition's offset becomes committable (``committable``) only once every record up to it has been
   applied and the batch's table writes are acknowledged by the broker (``applied``, called after
-  ``streams.durability.durable``). Faust's consumer commits it with its own offsets.
+  ``streams.durability.durable``). Faust's consumer commits it with its own offsets. The task applies the
+  next batch while the last one's writes are on their way (``settling``), and waits for them before it
+  applies another: at most one batch is unacknowledged.
 - When partitions are revoked, the lane stops (``close``): records not yet taken by the task are dropped
   (they were never committable; the partition's next owner, or this worker after the rebalance, reads
-  them again from the committed offset) and the batch in hand is finished first, so its writes and its
-  offsets are in before Faust commits and hands the partitions over. ``open`` starts it again with the
-  new assignment; what a fetch returns after the flow stopped or the generation changed is dropped.
+  them again from the committed offset) and the batch in hand is finished first, and acknowledged with the
+  one before it, so their writes and offsets are in before Faust commits and hands the partitions over.
+  ``open`` starts it again with the new assignment; what a fetch returns after the flow stopped or the
+  generation changed is dropped.
 - Back-pressure: while ``full``, the lane's fetch loop stops fetching (the records stay on the broker).
 
 Records are sent to the digest process (``streams.digest``) as they are queued, so a batch's decoding runs
@@ -90,6 +93,7 @@ class Lane:
         self._room.set()
         self._open = True
         self._in_hand: asyncio.Future[None] | None = None
+        self._settling: asyncio.Future[None] | None = None
         self._committable: dict[TP, int] = {}
 
     # The consumer's side (streams.transport).
@@ -132,6 +136,8 @@ class Lane:
         self._room.set()
         if self._in_hand is not None:
             await asyncio.shield(self._in_hand)
+        if self._settling is not None:  # the batches applied so far, committable once acknowledged
+            await asyncio.shield(self._settling)
 
     def open(self, assigned: Iterable[TP]) -> None:
         """A new assignment: forget what was committable for partitions no longer held."""
@@ -159,6 +165,11 @@ class Lane:
             finally:
                 self._in_hand.set_result(None)
                 self._in_hand = None
+
+    def settling(self, done: asyncio.Future[None]) -> None:
+        """``done`` completes once every batch applied so far is acknowledged and ``applied``: closing waits for
+        it, so the offsets Faust commits as partitions move include them."""
+        self._settling = done
 
     def applied(self, batch: list[LaneRecord]) -> None:
         """``batch`` is applied and its writes acknowledged: its offsets may be committed."""

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
+import time
 from typing import Any
 
 import pytest
@@ -162,3 +165,30 @@ async def test_records_queued_when_the_process_is_stopped_are_digested_by_the_wo
     for batch in batches:
         assert await digester.digests(batch) == expected(batch)
     assert counter._value.get() == 0, "stopping is not a failure"
+
+
+def test_a_digest_process_ends_with_the_worker_that_started_it() -> None:
+    # A worker can end without stopping it: SIGKILL, an OOM kill, os._exit after a failed write.
+    script = ("import asyncio, sys\n"
+              "from prometheus_client import CollectorRegistry, Counter\n"
+              "from streams.digest import Digester\n"
+              "d = Digester(1, Counter('f', 'f', registry=CollectorRegistry()))\n"
+              "asyncio.run(d.start())\n"
+              "print(*d._pool._processes, flush=True)\n"
+              "import time; time.sleep(60)\n")
+    worker = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout is not None
+        child = int(worker.stdout.readline())
+        os.kill(child, 0)  # running
+    finally:
+        worker.kill()
+        worker.wait()
+    for _ in range(100):  # bounded: 10 s
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail("the digest process outlived its worker")

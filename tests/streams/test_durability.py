@@ -87,3 +87,27 @@ async def test_own_settles_on_the_calling_tasks_writes_alone() -> None:
     assert not everything.done()
     others.set_result("offset 9")
     await asyncio.wait_for(everything, 1)
+
+
+async def test_a_task_hands_its_writes_to_another_that_waits_for_them_alone() -> None:
+    # The shipment lane applies its next batch while a task of its own waits for the last one's writes.
+    pending = PendingWrites()
+    loop = asyncio.get_running_loop()
+    mine, later = loop.create_future(), loop.create_future()
+
+    async def agent() -> list[asyncio.Future[object]]:
+        pending.track(mine)
+        return pending.owned()
+
+    writes = await asyncio.create_task(agent())
+    assert writes == [mine] and pending.owned() == [], "owned by the task that wrote"
+    pending.track(later)  # a write made after the hand-over is not waited for
+    waiter = asyncio.create_task(pending.acknowledged(writes))
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    mine.set_result("offset 3")
+    await asyncio.wait_for(waiter, 1)
+    later.set_exception(TimeoutError("no leader"))
+    await asyncio.sleep(0)
+    with pytest.raises(TimeoutError, match="no leader"):  # any failure ends the worker, as settled says
+        await pending.acknowledged([])

@@ -103,3 +103,28 @@ async def test_closing_drops_what_was_not_taken_and_waits_for_the_batch_in_hand(
 async def test_closing_an_idle_lane_returns_at_once() -> None:
     lane = Lane(TOPIC, batch_max=2, capacity=4)
     await asyncio.wait_for(lane.close(), 1)
+
+
+async def test_closing_waits_until_the_batches_applied_so_far_are_acknowledged() -> None:
+    # The task applies a batch while the previous one's writes are on their way (streams.agents).
+    lane = Lane(TOPIC, batch_max=2, capacity=10)
+    lane.put(records(0, range(0, 4)))
+    batches = lane.batches()
+    first = await next_batch(batches)
+    acknowledged = asyncio.get_running_loop().create_future()
+
+    async def committable() -> None:
+        await acknowledged
+        lane.applied(first)
+
+    lane.settling(asyncio.ensure_future(committable()))
+    second = asyncio.ensure_future(next_batch(batches))  # the batch in hand is released: a new one taken
+    await second
+    closing = asyncio.ensure_future(lane.close())
+    nothing = asyncio.ensure_future(next_batch(batches))  # the second batch applied, the task asks again
+    await asyncio.sleep(0.01)
+    assert not closing.done(), "the first batch's writes are not acknowledged yet"
+    acknowledged.set_result(None)
+    await asyncio.wait_for(closing, 1)
+    assert lane.committable_offsets() == {TP(TOPIC, 0): 2}, "committed as partitions move"
+    nothing.cancel()
