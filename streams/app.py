@@ -29,7 +29,7 @@ from streams.seen import ChunkedSeenTable
 from streams.store import Table
 from streams.transport import Transport
 from streams.world_cache import WorldCache
-from vendorwatch.brokers import faust_credentials
+from vendorwatch.brokers import faust_credentials, partition_for
 from vendorwatch.settings import Settings
 
 PRODUCER_LINGER_MS = 0
@@ -145,6 +145,7 @@ def create_app(settings: Settings, registry: CollectorRegistry | None = None) ->
         # ownership write is awaited before its re-evaluation requests leave); the shipment lane's
         # writes linger on a producer of their own (streams/bulk.py).
         producer_linger_ms=PRODUCER_LINGER_MS,
+        producer_partitioner=partition_for,  # Kafka's default, with each key's hash remembered
         processing_guarantee="at_least_once",
         table_standby_replicas=settings.standby_replicas,
         # A single event per re-evaluation must reach the alert topic quickly; commit often.

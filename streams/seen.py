@@ -109,14 +109,23 @@ def judge_record(items: Sequence[Identified], at: int, seen: Mapping[str, int], 
     return _judge_each(items, at, seen, counted, batch)
 
 
-def judge_identities(identities: list[str], seen: Mapping[str, int], batch: set[str]) -> bool:
+def claim_identities(identities: list[str], at: int, seen: dict[str, int], batch: set[str]) -> bool:
     """``judge_record``'s common case for a record already digested (``streams.digest.Digest``: one source,
-    no identity twice): ``True`` when every identity is new to the index and to this batch, and then
-    they are added to ``batch``. ``False``: judge the record's events one by one."""
-    if batch.isdisjoint(identities) and seen.keys().isdisjoint(identities):
-        batch.update(identities)
+    no identity twice): ``True`` when every identity is new to the index and to the identities judged
+    event by event in this batch (``batch``), and then they are indexed at ``at`` at once (looked up and
+    added while their slots are in the CPU's cache; ``unclaim`` takes them back if the record is not
+    applied). ``False``: judge the record's events one by one."""
+    if (not batch or batch.isdisjoint(identities)) and seen.keys().isdisjoint(identities):
+        seen.update(dict.fromkeys(identities, at))
         return True
     return False
+
+
+def unclaim(identities: Iterable[str], at: int, seen: dict[str, int]) -> None:
+    """Take back what ``claim_identities`` indexed at ``at``."""
+    for identity in identities:
+        if seen.get(identity) == at:
+            del seen[identity]
 
 
 def _judge_each(items: Sequence[Identified], at: int, seen: Mapping[str, int], counted: bool,

@@ -27,7 +27,7 @@ from streams.app import Worker
 from streams.current import as_current
 from streams.digest import Digest
 from streams.intake import Intake
-from streams.seen import CHUNK_MAX_BYTES, Chunk, chunk_key, judge_identities, judge_record, position
+from streams.seen import CHUNK_MAX_BYTES, Chunk, chunk_key, claim_identities, judge_record, position, unclaim
 from streams.shipments import LabSums, Shipment, add_lab_sums, applied_offset, lab_sums, record_applied
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ class _Chunk:
     keyed by its offset."""
     value: Chunk = field(default_factory=dict)
     indexed: list[tuple[int, list[str]]] = field(default_factory=list)
-    """(position, identities) of each record it covers: what the index learns when it is written."""
+    """(position, identities) of each record it covers that the index does not hold yet: what it learns
+    when the chunk is written."""
     size: int = 0
 
 
@@ -55,18 +56,18 @@ class _Marks:
     current: dict[int, _Chunk] = field(default_factory=dict)
     chunks: list[_Chunk] = field(default_factory=list)
 
-    def add(self, event: Any, ids_by_source: dict[str, list[str]], identities: list[str] | None = None) -> None:
-        """``identities``: the ids' ``event_identity``s when the record's digest has them, else made here."""
+    def add(self, event: Any, ids_by_source: dict[str, list[str]], *, indexed: bool = False) -> None:
+        """``indexed``: the record's identities are in the index already (``claim_identities``)."""
         message = event.message
-        if identities is None:
-            identities = [event_identity(source, id_) for source, ids in ids_by_source.items() for id_ in ids]
         size = len(message.value or b"")
         chunk = self.current.get(message.partition)
         if chunk is None or chunk.size + size > CHUNK_MAX_BYTES:
             chunk = self.current[message.partition] = _Chunk(event)
             self.chunks.append(chunk)
         chunk.value[str(message.offset)] = ids_by_source
-        chunk.indexed.append((position(message.partition, message.offset), identities))
+        if not indexed:
+            identities = [event_identity(source, id_) for source, ids in ids_by_source.items() for id_ in ids]
+            chunk.indexed.append((position(message.partition, message.offset), identities))
         chunk.size += size
 
 
@@ -130,21 +131,24 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
     applied = 0
     offsets: dict[int, int] = {}
     duplicates = 0
-    to_mark: list[tuple[Any, dict[str, list[str]], list[str] | None]] = []
+    to_mark: list[tuple[Any, dict[str, list[str]], bool]] = []
+    claimed: list[tuple[list[str], int]] = []
     for event, items in records:
         message = event.message
         counted = applied_offset(totals, message.partition) >= message.offset
+        at = position(message.partition, message.offset)
         if isinstance(items, Digest):
-            if judge_identities(items.identities, seen, in_batch):
-                to_mark.append((event, {items.source: items.ids}, items.identities))
+            if claim_identities(items.identities, at, seen, in_batch):
+                claimed.append((items.identities, at))
+                to_mark.append((event, {items.source: items.ids}, True))
                 if not counted:
                     sums.append(items.labs)
                     applied += len(items.ids)
                     offsets[message.partition] = max(message.offset, offsets.get(message.partition, -1))
                 continue
             items = await intake.accept_many(event, names.DATA_SHARED)  # a duplicate: judged event by event
-        verdict = judge_record(items, position(message.partition, message.offset), seen, counted, in_batch)
-        to_mark.append((event, verdict.ids, None))
+        verdict = judge_record(items, at, seen, counted, in_batch)
+        to_mark.append((event, verdict.ids, False))
         duplicates += verdict.duplicates
         if verdict.fresh:
             fresh.extend(verdict.fresh)
@@ -155,12 +159,14 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
             table[vendor_id] = record_applied(add_lab_sums(totals, [*sums, lab_sums(fresh)]), offsets)
         except Exception as error:  # a bug must not stop the stream nor lose the events
             log.exception("failed to apply %d shipments to %s", applied, vendor_id)
+            for identities, at in claimed:  # not applied: a record sent again must count
+                unclaim(identities, at, seen)
             for message in {id(e.message): e.message for e, _ in records}.values():
                 await intake.deadletter(message, f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR)
             return 0, duplicates
         # One observation per vendor per batch: the time to apply that vendor's shipments.
         worker.metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
-    for event, mine, identities in to_mark:  # only once applied: a dead-lettered event can be sent again
+    for event, mine, indexed in to_mark:  # only once applied: a dead-lettered event can be sent again
         if mine:
-            marks.add(event, mine, identities)
+            marks.add(event, mine, indexed=indexed)
     return applied, duplicates

@@ -17,9 +17,11 @@ from streams.seen import (
     Verdict,
     _judge_each,
     chunk_key,
+    claim_identities,
     judge,
     judge_record,
     position,
+    unclaim,
 )
 from streams.shipment_batches import _Marks
 from streams.shipments import APPLIED, add_shipment, add_shipments, applied_offset, lab_totals, record_applied
@@ -116,3 +118,32 @@ def test_judging_a_record_at_once_agrees_with_judging_each_event(items, seen, co
     expected = _judge_each(items, AT, seen, counted, expected_batch)  # the reference: judge, event by event
     assert judge_record(items, AT, seen, counted, batch) == expected
     assert batch == expected_batch
+
+
+@given(ids=st.lists(_names, min_size=1, max_size=4, unique=True), source=st.sampled_from(["urn:x", "urn:y"]),
+       seen=st.dictionaries(st.builds(event_identity, st.sampled_from(["urn:x", "urn:y"]), _names),
+                            st.sampled_from([AT, position(3, 7)])),
+       batch=st.sets(st.builds(event_identity, st.sampled_from(["urn:x", "urn:y"]), _names)))
+def test_claiming_a_digested_record_agrees_with_judging_each_event(ids, source, seen, batch):
+    # A digest (streams.digest) has one source and no id twice.
+    identities = [event_identity(source, id_) for id_ in ids]
+    items = [SimpleNamespace(source=source, id=id_, data=id_) for id_ in ids]
+    reference = _judge_each(items, AT, dict(seen), False, set(batch))
+    before = dict(seen)
+    if claim_identities(identities, AT, seen, batch):
+        assert reference.fresh == ids and reference.duplicates == 0, "claimed only when every event is new"
+        assert seen == {**before, **dict.fromkeys(identities, AT)}
+        unclaim(identities, AT, seen)
+        assert seen == before, "taken back when the record is not applied"
+    else:
+        assert seen == before, "nothing indexed when the record is judged event by event"
+        assert reference.fresh != ids or any(i in before for i in identities)
+
+
+def test_a_record_claimed_in_the_index_is_not_indexed_again_when_its_chunk_is_written():
+    marks = _Marks()
+    message = SimpleNamespace(partition=0, offset=4, value=b"x")
+    marks.add(SimpleNamespace(message=message), {"urn:a": ["e4"]}, indexed=True)
+    marks.add(SimpleNamespace(message=SimpleNamespace(partition=0, offset=5, value=b"x")), {"urn:a": ["e5"]})
+    (chunk,) = marks.chunks
+    assert sorted(chunk.value) == ["4", "5"] and chunk.indexed == [(position(0, 5), [event_identity("urn:a", "e5")])]
