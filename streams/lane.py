@@ -25,8 +25,9 @@ The rules that keep at-least-once:
   generation changed is dropped.
 - Back-pressure: while ``full``, the lane's fetch loop stops fetching (the records stay on the broker).
 
-Records are sent to the digest process (``streams.digest``) as they are queued, so a batch's decoding runs
-on the other core while the previous batch is applied.
+Records queued while the task is busy or others wait are sent to the digest process (``streams.digest``),
+so their decoding runs on the other core while the batches before them are applied; a lane that keeps up
+digests its records itself.
 
 The records carry what Faust's tables and ``streams.intake`` read of an event (``message.topic``,
 ``.partition``, ``.offset``, ``.key``, ``.value``, ``.headers``), so the batch step is the same code.
@@ -113,7 +114,10 @@ class Lane:
         """Queue one partition's records, in offset order; refused (``False``) while the lane is closed."""
         if not self._open or not records:
             return False
-        if self.digester is not None:  # digested while earlier batches are applied
+        if self.digester is not None and (self._buffer or self._in_hand is not None):
+            # Behind: digested elsewhere while the batches before them are applied. A lane that keeps up
+            # digests in its own thread: a few records' decoding costs less than the hand-over to another
+            # process and back (threads woken, the event loop woken from another thread).
             self.digester.submit(self.topic, records)
         self._buffer.extend(records)
         self._arrived.set()

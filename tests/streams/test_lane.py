@@ -128,3 +128,23 @@ async def test_closing_waits_until_the_batches_applied_so_far_are_acknowledged()
     await asyncio.wait_for(closing, 1)
     assert lane.committable_offsets() == {TP(TOPIC, 0): 2}, "committed as partitions move"
     nothing.cancel()
+
+
+async def test_records_go_to_the_digest_process_only_while_the_lane_is_behind() -> None:
+    class Digester:
+        def __init__(self) -> None:
+            self.sent: list[list[int]] = []
+
+        def submit(self, topic: str, records: list[LaneRecord]) -> None:
+            self.sent.append([r.offset for r in records])
+
+    digester = Digester()
+    lane = Lane(TOPIC, batch_max=2, capacity=10, digester=digester)  # type: ignore[arg-type]
+    batches = lane.batches()
+    lane.put(records(0, range(0, 1)))  # keeping up: digested by the task itself
+    first = await next_batch(batches)
+    lane.put(records(0, range(1, 2)))  # a batch in hand: behind
+    lane.put(records(0, range(2, 3)))  # records waiting: behind
+    assert digester.sent == [[1], [2]]
+    lane.applied(first)
+    assert [r.offset for r in await next_batch(batches)] == [1, 2]
