@@ -3,10 +3,11 @@
 Everything a worker does runs on one Python thread (the GIL), and on the shipment stream most of it was
 per-event work on records that are almost always valid: decoding and validating each event (msgspec),
 checking its ids, and folding it into per-lab sums (docs/performance.md, sixth round). None of that needs
-the worker's state, so it runs in a process of its own, on the machine's other core, while the worker
-applies the previous batch. What comes back per record is a ``Digest``: the record's source and ids, the
-duplicate-detection identities, and its shipments summed per lab; the worker then judges duplicates,
-adds the sums to the vendor's totals and writes its tables, as before.
+the worker's state, so while the lane is behind it runs in a process of its own, on the machine's other
+core, while the worker applies the batches before (a lane that keeps up digests its few records itself:
+the hand-over costs more than their decoding). What comes back per record is a ``Digest``: the record's
+source and ids, the duplicate-detection identities, and its shipments summed per lab; the worker then
+judges duplicates, adds the sums to the vendor's totals and writes its tables, as before.
 
 ``digest_record`` is pure and accepts only what the worker's own fast path accepts (``schemas.batch``,
 ``streams.intake``): every event valid, on its topic, keyed like the record, from one source, no id
@@ -122,7 +123,8 @@ class Parcel:
 
 
 class Digester:
-    """Sends the lane's records to a digest process as they are fetched; ``digests`` collects the answers.
+    """Sends the lane's records to a digest process as they are queued (while the lane is behind,
+    ``streams.lane``); ``digests`` collects the answers, or digests what was not sent.
 
     ``processes=0`` digests in the worker's own thread when the batch is applied (the same results,
     without the second core).
@@ -130,7 +132,7 @@ class Digester:
 
     def __init__(self, processes: int, failures: Any) -> None:
         self.processes = processes
-        self._failures = failures  # a prometheus Counter: batches digested here because the process failed
+        self._failures = failures  # a prometheus Counter: fetches digested here because the process failed
         self._pool: ProcessPoolExecutor | None = None
 
     async def start(self) -> None:
@@ -171,7 +173,7 @@ class Digester:
         answers: dict[int, list[Digest | None]] = {}
         result: list[Digest | None] = []
         for record in records:
-            if record.digest is None:  # not submitted (a test's record): digested here
+            if record.digest is None:  # not sent (the lane kept up, or no process): digested here
                 result.append(digest_record(record.value, record.headers, record.key, record.topic))
                 continue
             parcel, index = record.digest
