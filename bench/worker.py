@@ -59,14 +59,19 @@ async def prepare(stack: Stack, input_starts: Offsets | None) -> None:
         await commit_positions(stack.settings, stack.app_id, input_starts)
 
 
+def _stat(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` after the command name (which may hold spaces): state, ppid, ... (proc(5))."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rpartition(")")[2].split()
+
+
 def process_tree(pid: int) -> list[int]:
     """``pid`` and its descendants (the worker's shipment digest process: streams/digest.py)."""
     parents: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    parent = int(stat.read().rpartition(")")[2].split()[1])
+                parent = int(_stat(int(entry))[1])
             except (OSError, IndexError, ValueError):  # gone meanwhile
                 continue
             parents.setdefault(parent, []).append(int(entry))
@@ -83,8 +88,7 @@ def cpu_seconds(pid: int) -> float:
     total = 0.0
     for member in process_tree(pid):
         try:
-            with open(f"/proc/{member}/stat") as stat:
-                fields = stat.read().rpartition(")")[2].split()
+            fields = _stat(member)
         except OSError:  # exited meanwhile
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -14,7 +14,7 @@ hypothesis test (tests/schemas/test_batch.py) checks that the paths agree.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 
@@ -105,3 +105,15 @@ def _ids_ok(events: list[FastShipment]) -> bool:
         _known_ids.clear()
     _known_ids.update(unknown)
     return True
+
+
+def accepted_whole(items: list[Any], topic: str, key: str | None) -> list[FastShipment] | None:
+    """A record's decoded events when it is accepted in one check, the common case at volume: every event
+    decoded by this codec, on ``topic``, keyed ``key`` (the record's). ``None``: the per-event checks decide
+    (``streams.intake``)."""
+    if not items or not all(isinstance(item, FastShipment) for item in items):
+        return None
+    shipments = cast(list[FastShipment], items)
+    if shipments[0].spec.topic != topic or not all(item.data.vendor_id == key for item in shipments):
+        return None
+    return shipments

@@ -33,7 +33,7 @@ from typing import Any, NamedTuple
 
 from schemas.batch import MAX_BATCH_EVENTS, is_batch
 from schemas.cloudevents import event_identity
-from schemas.shipment_codec import FastShipment, decode_shipments
+from schemas.shipment_codec import FastShipment, accepted_whole, decode_shipments
 from streams.shipments import LabSums, lab_sums
 
 log = logging.getLogger(__name__)
@@ -58,12 +58,13 @@ RawRecord = tuple[bytes | None, Any, bytes | None]
 
 def digest_record(value: bytes | None, headers: Any, key: bytes | None, topic: str) -> Digest | None:
     """The record's ``Digest``, or ``None`` when the worker must take it through the per-event path."""
-    events = _decode(value, {str(name).lower(): bytes(raw) for name, raw in headers or ()})
-    if not events or events[0].spec.topic != topic or key is None:
+    decoded = _decode(value, {str(name).lower(): bytes(raw) for name, raw in headers or ()})
+    vendor_id = key.decode("utf-8", "replace") if key is not None else None
+    events = accepted_whole(decoded or [], topic, vendor_id)  # the worker's own check of a whole record
+    if events is None or vendor_id is None:
         return None
-    vendor_id = key.decode("utf-8", "replace")
     source = events[0].source
-    if not all(e.data.vendor_id == vendor_id and e.source == source for e in events):
+    if not all(e.source == source for e in events):
         return None
     ids = [e.id for e in events]
     prefix = event_identity(source, "")

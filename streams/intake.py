@@ -10,12 +10,12 @@ raw input records are judged.
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import Any
 
-from schemas.batch import Decoded, Incoming, Rejected, decode_many, is_batch
+from schemas.batch import Incoming, Rejected, decode_many, is_batch
 from schemas.cloudevents import STRUCTURED_CONTENT_TYPE, CloudEvent, decode_record, encode_structured
 from schemas.errors import InvalidEvent
-from schemas.shipment_codec import FastShipment
+from schemas.shipment_codec import accepted_whole
 from streams.app import Worker
 from streams.deadletter import deadletter_headers, header_pairs
 
@@ -78,9 +78,9 @@ class Intake:
             return []
         # Decoded once per record: a key that is not UTF-8 matches no id, and every event is re-keyed.
         key = message.key.decode("utf-8", "replace") if message.key is not None else None
-        whole = _all_accepted(items, message.topic, key)
+        whole = accepted_whole(items, message.topic, key)
         if whole is not None:
-            return whole
+            return list[Incoming](whole)
         accepted: list[Incoming] = []
         for index, item in enumerate(items):
             if isinstance(item, Rejected):
@@ -137,17 +137,6 @@ class Intake:
 
 def _full(decoded: Incoming) -> CloudEvent:
     return decoded if isinstance(decoded, CloudEvent) else decoded.event()
-
-
-def _all_accepted(items: list[Decoded], topic: str, key: str | None) -> list[Incoming] | None:
-    """The common case at volume, checked per record: every event decoded by the shipment codec, on its
-    topic, keyed like the record. ``None`` sends the record through the per-event checks."""
-    if not items or not all(isinstance(item, FastShipment) for item in items):
-        return None
-    shipments = cast(list[FastShipment], items)
-    if shipments[0].spec.topic != topic or not all(item.data.vendor_id == key for item in shipments):
-        return None
-    return list[Incoming](shipments)
 
 
 def _check_topic(decoded: Incoming, topic: str) -> None:

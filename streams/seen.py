@@ -160,13 +160,11 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
         self.identities = {}
         super().__init__(*args, value_type=bytes, **kwargs)  # the raw codec: values are JSON bytes
 
-    def write(self, key: str, chunk: Chunk, indexed: Iterable[tuple[int, list[str]]] | None = None) -> None:
-        """The only way to write a chunk: it is indexed from ``chunk`` as it is, not decoded again, or from
-        ``indexed`` when given: every identity the chunk holds, as (position, identities) per record."""
+    def write(self, key: str, chunk: Chunk, indexed: Iterable[tuple[int, list[str]]]) -> None:
+        """The only way to write a chunk, with what the index learns from it (not decoded again):
+        (position, identities) of each record it holds whose identities the index does not hold yet
+        (``claim_identities`` put the others in already)."""
         self[key] = msgspec.json.encode(chunk)
-        if indexed is None:
-            self._index_chunk(key, chunk)
-            return
         for at, identities in indexed:
             self.identities.update(dict.fromkeys(identities, at))
 

@@ -20,8 +20,8 @@ from schemas import registry as names
 from schemas.batch import BATCH_CONTENT_TYPE, decode_many
 from schemas.cloudevents import STRUCTURED_CONTENT_TYPE, event_identity
 from schemas.errors import InvalidEvent
+from schemas.shipment_codec import accepted_whole
 from streams.digest import Digest, Digester, digest_record, digest_records
-from streams.intake import _all_accepted
 from streams.lane import LaneRecord
 from streams.shipments import lab_sums
 
@@ -79,7 +79,7 @@ def test_a_digest_is_what_the_worker_would_apply_and_is_made_whenever_it_can_be(
     headers = BATCH if batch else STRUCTURED
     digest = digest_record(value, headers, key, TOPIC)
     try:
-        accepted = _all_accepted(decode_many(value, list(headers), names.DATA_SHARED), TOPIC, key.decode(
+        accepted = accepted_whole(decode_many(value, list(headers), names.DATA_SHARED), TOPIC, key.decode(
             "utf-8", "replace"))
     except InvalidEvent:
         accepted = None
