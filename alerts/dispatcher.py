@@ -6,7 +6,8 @@ Nothing is lost when it is killed: for each alert record the dispatcher first wr
 ``Delivery`` per routed receiver to its state topic (``alerts.store``), then commits the record's offset;
 after every attempt it writes the delivery's new state (next due time, or how it ended). A restarted
 dispatcher loads the state of the partitions it is assigned and carries on with each pending attempt at
-its due time. A crash between an attempt and its state write repeats that attempt under the same
+its due time; a partition's records are routed only once its state is loaded, so a record read again is
+recognised. A crash between an attempt and its state write repeats that attempt under the same
 ``webhook-id``, which receivers use to drop the repeat (at-least-once).
 
 Each receiver has its own lane (``alerts.lanes``) so one slow or dead receiver never delays another.
@@ -67,6 +68,10 @@ log = logging.getLogger(__name__)
 
 RECEIVER_HEADER = "vw-receiver"
 REDELIVER_HEADER = "vw-redeliver-to"
+LOADING_POLL_S = 0.05
+"""How often records of a partition whose deliveries are still being loaded are fetched again."""
+BROKER_RETRY_S = 1.0
+"""The wait before saving or loading deliveries again after the broker failed the last try."""
 LABEL_FIELDS = ("alert_id", "lab_id", "vendor_id", "competitor_id", "severity", "transition", "status")
 
 __all__ = ["TOPIC_ALERTS_DEADLETTER", "Dispatcher", "Record", "ensure_topics", "run_dispatcher"]
@@ -148,6 +153,7 @@ class Dispatcher:
         self._lanes = {name: Lane(name, r.kind, self.attempt, max_in_flight=r.config.max_in_flight, now=now)
                        for name, r in self.routing.receivers.items()}
         self._known: dict[str, int] = {}  # delivery key -> partition, for every delivery in owned partitions
+        self._loaded: set[int] = set()  # owned partitions whose deliveries are loaded: records are routed there
         self._latest: dict[tuple[str, str], int] = {}  # (receiver, alert_id) -> highest sequence routed
         self._open: dict[str, dict[str, Delivery]] = {}  # alertmanager receiver -> alert_id -> firing delivery
         self._log: DeliveryLog | None = None
@@ -208,7 +214,16 @@ class Dispatcher:
 
     async def _poll_once(self, consumer: AIOKafkaConsumer) -> None:
         batch = await consumer.getmany(timeout_ms=200, max_records=500)
+        loading = False
         for tp, raws in batch.items():
+            if tp.partition not in self._loaded:
+                # aiokafka fetches a new assignment's records while its listener still loads the deliveries
+                # already saved there. Routed now, a record read again after a crash would be scheduled
+                # twice, and the load would then schedule again what this dispatcher was sending.
+                if tp in consumer.assignment():
+                    consumer.seek(tp, raws[0].offset)
+                loading = True
+                continue
             try:
                 await self.accept([as_record(r) for r in raws])
                 await consumer.commit({tp: raws[-1].offset + 1})
@@ -219,8 +234,10 @@ class Dispatcher:
                 log.warning("could not record alerts of %s[%d] (%s); will retry", tp.topic, tp.partition,
                             type(exc).__name__)
                 consumer.seek(tp, raws[0].offset)
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(BROKER_RETRY_S)
                 return
+        if loading:
+            await asyncio.sleep(LOADING_POLL_S)
 
     # --- accepting alert records ----------------------------------------------------------------------
 
@@ -386,9 +403,10 @@ class Dispatcher:
     # --- partitions ------------------------------------------------------------------------------------
 
     async def assigned(self, partitions: Iterable[int]) -> None:
-        """Load the state of newly owned partitions and schedule what is pending there."""
-        assert self._log is not None
-        loaded = await self._log.load(partitions)
+        """Load the state of newly owned partitions and schedule what is pending there; their records are
+        routed from then on."""
+        owned = list(partitions)
+        loaded = await self._load(owned)
         for d in sorted(loaded, key=lambda d: d.created_at):
             if d.receiver not in self._lanes:
                 continue  # a receiver removed from the routing since; its state stays for `alerts show`
@@ -398,11 +416,24 @@ class Dispatcher:
                 self._remember_open(d.receiver, d)
             if not d.final:
                 self._lanes[d.receiver].add(d)
+        self._loaded.update(owned)
         pending = sum(1 for d in loaded if not d.final)
-        log.info("loaded %d deliveries (%d pending) for partitions %s", len(loaded), pending, sorted(partitions))
+        log.info("loaded %d deliveries (%d pending) for partitions %s", len(loaded), pending, sorted(owned))
+
+    async def _load(self, partitions: list[int]) -> list[Delivery]:
+        assert self._log is not None
+        while True:
+            try:
+                return await self._log.load(partitions)
+            except KafkaError as exc:
+                # Until it is loaded a partition's records wait, so keep trying (the broker may be away).
+                log.warning("could not load the deliveries of partitions %s (%s); will retry", sorted(partitions),
+                            type(exc).__name__)
+                await asyncio.sleep(BROKER_RETRY_S)
 
     def revoked(self, partitions: Iterable[int]) -> None:
         gone = set(partitions)
+        self._loaded -= gone
         for lane in self._lanes.values():
             lane.drop_partitions(gone)
         self._known = {k: p for k, p in self._known.items() if p not in gone}

@@ -9,8 +9,11 @@ import time
 
 import httpx
 import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from prometheus_client import CollectorRegistry, generate_latest
 
+from alerts import dispatcher as dispatcher_module
 from alerts import record as rec
 from alerts.dispatcher import REDELIVER_HEADER, Dispatcher, Record, run_dispatcher
 from alerts.receiver_state import ReceiverState
@@ -36,16 +39,52 @@ def alert_event(event_id: str = "evt-1", alert_id: str = "ep-1", sequence: int =
     return new_event(id=event_id, source="vendorwatch/test", type="vendorwatch.alert.v1", data=alert)
 
 
+PARTITION = TopicPartition(TOPIC_ALERTS, 3)
+
+
 def record(value: bytes | None, offset: int = 7, headers=()) -> Record:
-    return Record(TOPIC_ALERTS, 3, offset, b"google", value, tuple(headers))
+    return Record(TOPIC_ALERTS, PARTITION.partition, offset, b"google", value, tuple(headers))
 
 
 class FakeLog:
-    def __init__(self) -> None:
-        self.saved: list[bytes] = []
+    def __init__(self, saved: list[bytes] | None = None, failures: int = 0) -> None:
+        self.saved: list[bytes] = [] if saved is None else saved
+        self.failures = failures
 
     async def save(self, deliveries) -> None:
         self.saved += [rec.encode(d) for d in deliveries]
+
+    async def load(self, partitions) -> list[rec.Delivery]:
+        if self.failures:
+            self.failures -= 1
+            raise KafkaConnectionError()
+        latest = {d.key: d for d in map(rec.decode, self.saved) if d.source.partition in partitions}
+        return list(latest.values())
+
+
+class FakeConsumer:
+    """The members of AIOKafkaConsumer that ``_poll_once`` uses: the same records until committed or sought."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self.records = records
+        self.position = records[0].offset
+        self.seeks: list[int] = []
+        self.commits: list[int] = []
+
+    async def getmany(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Record]]:
+        waiting = [r for r in self.records if r.offset >= self.position]
+        return {PARTITION: waiting} if waiting else {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return {PARTITION}
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append(offset)
+        self.position = offset
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(offsets[PARTITION])
+        self.position = offsets[PARTITION]
 
 
 class FakeProducer:
@@ -266,3 +305,29 @@ async def test_a_dead_receiver_does_not_delay_a_healthy_one(tmp_path) -> None:
     took = max(delivered_at) - start
     print(f"\nslow receiver: healthy receiver got 20/20 alerts in {took:.3f}s while the dead one hung 5 s per attempt")
     assert took < 1.0, "the healthy receiver waited for the dead one"
+
+
+async def test_records_wait_until_the_deliveries_of_their_partition_are_loaded(tmp_path, monkeypatch) -> None:
+    # aiokafka fetches a new assignment's records before its listener has loaded the saved deliveries; a
+    # record routed then was scheduled a second time (and the load scheduled again what was being sent).
+    monkeypatch.setattr(dispatcher_module, "LOADING_POLL_S", 0)
+    monkeypatch.setattr(dispatcher_module, "BROKER_RETRY_S", 0)
+    value = encode_structured(alert_event())
+    crashed, _ = dispatcher(tmp_path, answer(204))
+    (saved,) = await crashed.accept([record(value)])  # saved, then killed before its offset was committed
+    d, _ = dispatcher(tmp_path, answer(204))
+    d._log = FakeLog(saved=list(crashed._log.saved), failures=1)  # the broker fails the first load
+    consumer = FakeConsumer([record(value)])
+
+    await d._poll_once(consumer)
+    assert consumer.commits == [] and consumer.seeks == [7] and d._lanes["default"].pending == {}
+    await d.assigned([PARTITION.partition])
+    assert list(d._lanes["default"].pending) == [saved.key]
+    await d._poll_once(consumer)
+    assert consumer.commits == [8], "routed once loaded"
+    assert list(d._lanes["default"].pending) == [saved.key] and len(d._log.saved) == 1, "and not scheduled twice"
+
+    d.revoked([PARTITION.partition])
+    consumer.seek(PARTITION, 7)
+    await d._poll_once(consumer)
+    assert consumer.commits == [8] and d._lanes["default"].pending == {}, "a revoked partition waits again"
