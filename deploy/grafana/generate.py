@@ -91,6 +91,12 @@ def ops_overview() -> Dashboard:
                            description="Shipment records fetched and not yet applied (fetching pauses at the "
                                        "lane's capacity, 1,000) and the records per applied batch (up to 500): "
                                        "both near their maximum means the worker is behind the shipment stream."))
+        .with_panel(series("Shipment digest process failures", "short",
+                           query(f"sum by (instance) (increase(vendorwatch_lane_digest_failures_total{rate}))",
+                                 "{{instance}}"),
+                           description="Fetches of the shipment stream the worker's digest process did not "
+                                       "digest (it died or was stopped): the worker digested them itself and "
+                                       "started another process. Repeated: look for OOM kills."))
         .with_row(Row("Delivery"))
         .with_panel(series("Deliveries per second by outcome", "ops",
                            query("vendorwatch:alert_deliveries:rate5m", "{{receiver_kind}} {{outcome}}")))
