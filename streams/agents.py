@@ -3,7 +3,9 @@
 Input agents apply an event to their table and ask for the affected vendors to be re-evaluated; the
 evaluator (the only writer of alert state) turns a vendor's new situation into alert transitions and
 exposure-view updates. Re-evaluation requests travel through a topic keyed by vendor, so each vendor is
-evaluated on the worker that owns its contracts and alert state, whichever worker saw the change.
+evaluated on the worker that owns its contracts and alert state, whichever worker saw the change. A change
+to the global tables asks every partition's evaluator, which works out the vendors it reaches there
+(``streams.requests`` says why).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,7 +32,7 @@ from schemas.events import (
 )
 from streams.app import Worker
 from streams.batching import take_batches
-from streams.changes import after_org_declared, after_statement, expiring_between
+from streams.changes import expiring_between, reached_by
 from streams.contracts import apply_contract_event
 from streams.current import as_current
 from streams.durability import durable
@@ -39,13 +42,24 @@ from streams.intake import Intake
 from streams.lag import consumer_lag
 from streams.lane import Lane
 from streams.metrics import conflicted_exposure
-from streams.requests import coalesce, encode_evidence, encode_request
+from streams.requests import (
+    Reach,
+    WorldChange,
+    change_of,
+    coalesce,
+    encode_evidence,
+    encode_request,
+    encode_world_request,
+    reads_needed,
+)
 from streams.shipment_batches import apply_shipment_batch
 from streams.state import (
     contracts_from_table,
     dump,
     states_from_table,
+    vendors_by_lab,
 )
+from streams.world_cache import COMPETITORS, ORGS, OWNERSHIP
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +78,11 @@ SHIPMENT_LANE_CAPACITY = 2 * SHIPMENT_BATCH
 EVALUATION_BATCH = 500
 EVALUATION_WINDOW_S = 0.002
 INTERNAL_ERROR = "internal"
+WORLD_READ_TIMEOUT_S = 10.0
+"""How long the evaluator waits for its copy of a global table to read another worker's write."""
+WORLD_REQUEST_CHANGES = 100
+"""Changes per world request: a bulk load's batch stays far below the broker's record size limit."""
+"""How long the evaluator waits for its copy of a global table to read another worker's write."""
 
 
 def register_agents(worker: Worker) -> None:
@@ -77,13 +96,18 @@ def register_agents(worker: Worker) -> None:
         # all applied before their vendors are evaluated, so one transition names them all.
         async for events in take_batches(stream, INPUT_BATCH, INPUT_WINDOW_S):
             reached: dict[str, list[CloudEvent]] = {}
+            changes: list[WorldChange] = []
             applied: list[tuple[Any, CloudEvent]] = []
             accepted: set[Any] = set()
             for event in events:
                 as_current(event)
                 decoded = await apply_one(event, apply, accepted)
-                if decoded is not None:
-                    applied.append((event, decoded[0]))
+                if decoded is None:
+                    continue
+                applied.append((event, decoded[0]))
+                if isinstance(decoded[1], WorldChange):
+                    changes.append(decoded[1])
+                else:
                     for vendor_id in decoded[1]:
                         reached.setdefault(vendor_id, []).append(decoded[0])
             # The requests only once the batch's table writes are on the broker: the evaluator reads the
@@ -94,6 +118,8 @@ def register_agents(worker: Worker) -> None:
             for vendor_id, causes in sorted(reached.items()):
                 worker.pending.track(await worker.express.send(
                     evaluations_topic, vendor_id.encode(), encode_request(vendor_id, causes)))
+            if changes:
+                await ask_every_evaluator(changes)
             # Remember source+id only once the batch's table writes and requests are all on the broker.
             # The producer sends to many partitions at once, so without this a crash could leave a "seen"
             # mark durable and the contract it guards lost: the replayed event would then be skipped.
@@ -102,14 +128,68 @@ def register_agents(worker: Worker) -> None:
                 as_current(event)
                 intake.mark_applied(decoded_event, event.message.topic)
 
-    async def apply_one(event: Any, apply: Any, accepted: set[Any]) -> tuple[CloudEvent, set[str]] | None:
+    global_tables = {ORGS: tables.orgs, COMPETITORS: tables.competitors, OWNERSHIP: tables.ownership}
+
+    async def ask_every_evaluator(changes: list[WorldChange]) -> None:
+        # Called once the batch's writes are acknowledged: the offsets below are on the broker.
+        written = {}
+        for name, table in global_tables.items():
+            sent = table.last_sent
+            if sent is not None and sent.done() and not sent.cancelled() and sent.exception() is None:
+                written[name] = sent.result().offset
+        for partition in await worker.express.partitions(evaluations_topic):
+            for first in range(0, len(changes), WORLD_REQUEST_CHANGES):
+                request = encode_world_request(changes[first:first + WORLD_REQUEST_CHANGES], partition, written,
+                                               worker.instance)
+                worker.pending.track(await worker.express.send(evaluations_topic, b"", request, partition=partition))
+
+    async def read_world(requests: list[bytes]) -> None:
+        # Another worker's write named by a world request must be in this worker's copy before it works
+        # out what the write reaches. A copy that cannot catch up (its reader stalled) delays evaluation
+        # by the timeout, then evaluates with what it has, and says so.
+        for name, offset in reads_needed(requests, worker.instance).items():
+            if not await global_tables[name].read_through.reach(offset, WORLD_READ_TIMEOUT_S):
+                log.warning("evaluating with the %s table read to offset %d, not %d, after %.0f s", name,
+                            global_tables[name].read_through.offset, offset, WORLD_READ_TIMEOUT_S)
+
+    partitions: dict[str, int] = {}  # vendor -> its evaluations partition (a hash, so kept)
+
+    def partition_of(vendor_id: str) -> int:
+        partition = partitions.get(vendor_id)
+        if partition is None:
+            producer: Any = app.producer
+            partition = producer.key_partition(evaluations_topic, vendor_id.encode()).partition
+            partitions[vendor_id] = partition
+        return partition
+
+    def reach_now() -> Reach:
+        # For one batch: each change's reach worked out once, the contracts indexed by lab only if asked.
+        world = worker.cache.world()
+        reached: dict[tuple[str, str, str | None], set[str]] = {}
+        by_lab: list[dict[str, set[str]]] = []
+
+        def contracted(org_id: str) -> set[str]:
+            if not by_lab:
+                by_lab.append(vendors_by_lab(tables.contracts.items()))
+            return by_lab[0].get(org_id, set())
+
+        def reach(change: WorldChange, partition: int) -> set[str]:
+            key = (change.table, change.key, change.party)
+            if key not in reached:
+                reached[key] = reached_by(change, world.orgs, world.graph, contracted)
+            return {vendor_id for vendor_id in reached[key] if partition_of(vendor_id) == partition}
+
+        return reach
+
+    async def apply_one(event: Any, apply: Callable[[CloudEvent], set[str] | WorldChange],
+                        accepted: set[Any]) -> tuple[CloudEvent, set[str] | WorldChange] | None:
         decoded = await intake.accept(event, accepted)
         if decoded is None:
             return None
         topic = event.message.topic
         started = time.perf_counter()
         try:
-            vendors: set[str] = apply(decoded)
+            outcome = apply(decoded)
         except InvalidEvent as error:
             await intake.reject(event.message, error)
             return None
@@ -119,20 +199,18 @@ def register_agents(worker: Worker) -> None:
                                     INTERNAL_ERROR)
             return None
         metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
-        return decoded, vendors
+        return decoded, outcome
 
-    def apply_org(decoded: CloudEvent) -> set[str]:
+    def apply_org(decoded: CloudEvent) -> WorldChange:
         data = decoded.data
         if isinstance(data, CompetitorsDeclared):
             tables.competitors[data.lab_id] = list(data.competitors)
-            return set(tables.exposure.get(data.lab_id) or {})
+            return change_of(decoded, COMPETITORS, data.lab_id)
         assert isinstance(data, OrgDeclared)
-        before = worker.cache.world()  # a live view: use it before the write below changes it
-        affected = after_org_declared(before.orgs, before.graph, data, set(tables.exposure.get(data.org_id) or {}))
         tables.orgs[data.org_id] = dump(data)
-        return affected
+        return change_of(decoded, ORGS, data.org_id)
 
-    def apply_ownership(decoded: CloudEvent) -> set[str]:
+    def apply_ownership(decoded: CloudEvent) -> WorldChange:
         data = decoded.data
         assert isinstance(data, OwnershipStated)
         if data.statement_date is None and decoded.time is not None:
@@ -140,7 +218,7 @@ def register_agents(worker: Worker) -> None:
             data = data.model_copy(update={"statement_date": decoded.time.date()})
         holders = apply_statement(worker.cache.holders.get(data.subject_id, {}), data)
         tables.ownership[data.subject_id] = {party: dump(s) for party, s in holders.items()}
-        return after_statement(worker.cache.world().graph, data)
+        return change_of(decoded, OWNERSHIP, data.subject_id, data.interested_party_id)
 
     def apply_contract(decoded: CloudEvent) -> set[str]:
         data = decoded.data
@@ -195,7 +273,9 @@ def register_agents(worker: Worker) -> None:
         # Requests a moment apart are evaluated once per vendor. The tables written here use the
         # partitioner (not the batch's last event) to pick changelog partitions, so batching is safe.
         async for events in take_batches(stream, EVALUATION_BATCH, EVALUATION_WINDOW_S):
-            triggers = coalesce((e.message.value for e in events), datetime.now(UTC).date())
+            requests = [e.message.value for e in events]
+            await read_world(requests)
+            triggers = coalesce(requests, datetime.now(UTC).date(), reach_now())
             for vendor_id, trigger in triggers.items():
                 await evaluate(vendor_id, trigger)
             # The alert state and exposure updates on the broker before the requests are acknowledged:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gc
 import socket
+import uuid
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -94,6 +95,8 @@ class Worker:
     stalled: dict[str, float] = field(default_factory=dict)
     # Table writes and sends not yet acknowledged by the broker (streams/durability.py).
     pending: PendingWrites = field(default_factory=PendingWrites)
+    # Names this process in its world requests: an evaluator waits for other workers' writes, not its own.
+    instance: str = field(default_factory=lambda: uuid.uuid4().hex)
     # Re-evaluation requests and alerts: their own producer, without linger (streams/express.py).
     express: ExpressProducer = field(init=False)
     # The shipment lane's changelog writes: their own producer, with linger (streams/bulk.py).

@@ -8,11 +8,14 @@ links that group to every other organisation where they sit, so those are re-eva
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from schemas.events import OrgDeclared, OwnershipStated, OwnershipStatus
 from streams.graph import Graph, Orgs, live_interests
 from streams.influence import PERSON_ROLES
+from streams.requests import WorldChange
+from streams.world_cache import COMPETITORS, ORGS, OWNERSHIP
 
 
 def after_org_declared(orgs: Orgs, graph: Graph, declared: OrgDeclared, own_vendors: set[str]) -> set[str]:
@@ -31,6 +34,23 @@ def after_statement(graph: Graph, statement: OwnershipStated) -> set[str]:
     state after the statement."""
     party = statement.interested_party_id
     return affected(graph, {statement.subject_id} | seats_of(graph, party))
+
+
+def reached_by(change: WorldChange, orgs: Orgs, graph: Graph, contracted: Callable[[str], set[str]]) -> set[str]:
+    """What ``after_org_declared``, ``after_statement`` and a new competitor set reach, worked out by an
+    evaluator from a world request (``streams.requests``) with its copy of the world, which has read the
+    change and may have read later ones. ``contracted(org)``: the vendors with a contract of ``org``
+    among the evaluator's own (the competitor set of a lab changes how all of them are judged)."""
+    if change.table == COMPETITORS:
+        return contracted(change.key)
+    if change.table == ORGS:
+        # The org's subsidiaries are the same before and after its declaration (after_org_declared), and
+        # a later declaration moving one of them reaches on its own.
+        return affected(graph, orgs.descendants(change.key)) | contracted(change.key)
+    if change.table == OWNERSHIP:
+        people = seats_of(graph, change.party) if change.party is not None else set()
+        return affected(graph, {change.key} | people)
+    raise KeyError(change.table)
 
 
 def affected(graph: Graph, changed: set[str]) -> set[str]:

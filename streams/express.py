@@ -31,12 +31,19 @@ class ExpressProducer:
         self._starting = asyncio.Lock()
 
     async def send(self, topic: str, key: bytes, value: bytes,
-                   headers: Sequence[tuple[str, bytes]] | None = None) -> asyncio.Future[Any]:
-        """Queue one record; the returned future resolves when the broker has acknowledged it."""
+                   headers: Sequence[tuple[str, bytes]] | None = None,
+                   partition: int | None = None) -> asyncio.Future[Any]:
+        """Queue one record (to ``partition``, or the key's); the returned future resolves when the broker
+        has acknowledged it."""
         producer = self._producer or await self._start()
-        future: asyncio.Future[Any] = await producer.send(topic, value=value, key=key,
+        future: asyncio.Future[Any] = await producer.send(topic, value=value, key=key, partition=partition,
                                                           headers=list(headers) if headers else None)
         return future
+
+    async def partitions(self, topic: str) -> list[int]:
+        """The partitions of ``topic``, from the producer's metadata (fetched once, then kept current)."""
+        producer = self._producer or await self._start()
+        return sorted(await producer.partitions_for(topic))
 
     async def stop(self) -> None:
         async with self._starting:

@@ -1,11 +1,15 @@
-"""A Faust GlobalTable that tells an observer about every entry change, local or from its changelog."""
+"""A Faust GlobalTable that tells an observer about every entry change, local or from its changelog, and
+knows how far it has read its changelog (``ReadThrough``) and where its own latest write went."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import faust
+
+from streams.read_through import ReadThrough
 
 Observer = Callable[[str, Any], None]
 
@@ -23,6 +27,19 @@ class ObservedGlobalTable(faust.GlobalTable):
 
     observer: Observer
     on_rebuild: Callable[[Iterable[tuple[str, Any]]], None]
+    read_through: ReadThrough
+    """The offset up to which this worker's copy has read the changelog (its one partition)."""
+    last_sent: asyncio.Future[Any] | None = None
+    """The changelog send of this worker's latest write (its result names the offset)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_through = ReadThrough()
+
+    def send_changelog(self, *args: Any, **kwargs: Any) -> Any:
+        sent = super().send_changelog(*args, **kwargs)
+        self.last_sent = sent
+        return sent
 
     def on_key_set(self, key: Any, value: Any) -> None:
         super().on_key_set(key, value)
@@ -35,6 +52,8 @@ class ObservedGlobalTable(faust.GlobalTable):
     def apply_changelog_batch(self, batch: Iterable[Any]) -> None:
         events = list(batch)
         super().apply_changelog_batch(events)
+        if events:
+            self.read_through.advance(max(event.message.offset for event in events))
         # Read back what the store now holds: within a batch the last write of a key wins.
         for key in {self._to_key(event.key) for event in events}:
             self.observer(key, self.data.get(key))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from alerts.lifecycle import AlertState
@@ -41,3 +41,12 @@ def states_from_table(raw: Mapping[str, Json] | None) -> dict[str, AlertState]:
 
 def holders_from_table(raw: Mapping[str, Json] | None) -> dict[str, OwnershipStated]:
     return {party: OwnershipStated.model_validate(s) for party, s in (raw or {}).items()}
+
+
+def vendors_by_lab(contracts: Iterable[tuple[str, Mapping[str, Json]]]) -> dict[str, set[str]]:
+    """Per lab, the vendors it ever contracted with, from contracts table items (vendor -> contracts)."""
+    index: dict[str, set[str]] = {}
+    for vendor_id, raw in contracts:
+        for contract in raw.values():
+            index.setdefault(contract["lab_id"], set()).add(vendor_id)
+    return index

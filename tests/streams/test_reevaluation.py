@@ -8,11 +8,14 @@ import pytest
 from pydantic import BaseModel
 
 from schemas import registry as names
-from schemas.alert import Alert
+from schemas.alert import Alert, Evidence
 from schemas.cloudevents import new_event
 from schemas.events import CompetitorsDeclared, InterestType
-from streams.changes import after_statement
-from tests.support.builders import graph, org, role, shareholding, signed, stated, voting
+from streams.changes import after_statement, reached_by
+from streams.requests import WorldChange
+from streams.state import vendors_by_lab
+from streams.world_cache import COMPETITORS, ORGS, OWNERSHIP
+from tests.support.builders import graph, org, orgs, role, shareholding, signed, stated, voting
 from tests.support.fold import Fold
 
 TYPES = {"CompetitorsDeclared": names.COMPETITORS_DECLARED, "ContractSigned": names.CONTRACT_SIGNED,
@@ -100,3 +103,47 @@ def test_announced_deals_reach_their_vendors_when_their_horizon_passes() -> None
     assert expiring_between(g, 365, date(2025, 12, 31), date(2026, 1, 1)) == set()
     assert expiring_between(g, 365, date(2026, 1, 1), first_expired) == {"holdco", "scale-ai"}
     assert expiring_between(g, 365, first_expired, date(2026, 1, 3)) == set(), "asked once, not every day"
+
+
+def world_change(table: str, key: str, party: str | None = None) -> WorldChange:
+    return WorldChange(table, key, Evidence(source="urn:test", id=f"{table}-{key}", type="t"), None, party)
+
+
+def test_an_evaluator_reaches_through_a_stake_another_worker_wrote() -> None:
+    # Worker A states Meta's hold on holdco; worker B, a moment before, holdco's stake in Scale. A's copy
+    # lacks B's write, so A could not have named Scale; B's evaluator, once it has read A's write, does.
+    on_a = graph(stated("holdco", "meta", shareholding(60)))
+    on_b = graph(stated("scale-ai", "holdco", shareholding(30)), stated("holdco", "meta", shareholding(60)))
+    change = world_change(OWNERSHIP, "holdco", "meta")
+    assert reached_by(change, orgs(), on_a, lambda _: set()) == {"holdco"}
+    assert reached_by(change, orgs(), on_b, lambda _: set()) == {"holdco", "scale-ai"}
+
+
+def test_an_ownership_change_reaches_what_after_statement_reaches() -> None:
+    g = graph(
+        stated("scale-ai", "pat", role(InterestType.BOARD_MEMBER)),
+        stated("holdco", "pat", role(InterestType.SENIOR_MANAGING_OFFICIAL)),
+        stated("holdco", "meta", voting(60)),
+        stated("turing", "holdco", shareholding(5)),
+    )
+    for statement in (stated("holdco", "meta", voting(60)), stated("holdco", "pat", role(InterestType.BOARD_MEMBER))):
+        change = world_change(OWNERSHIP, statement.subject_id, statement.interested_party_id)
+        assert reached_by(change, orgs(), g, lambda _: set()) == after_statement(g, statement)
+
+
+def test_a_competitor_set_reaches_the_vendors_the_lab_contracts_with_and_an_org_its_group_too() -> None:
+    contracted = {"google": {"scale-ai", "turing"}, "deepmind": {"labelbox"}}.get
+    g = graph(stated("handshake", "deepmind", shareholding(20)))
+    group = orgs(org("google"), org("deepmind", parent_id="google"))
+    assert reached_by(world_change(COMPETITORS, "google"), group, g,
+                      lambda lab: contracted(lab) or set()) == {"scale-ai", "turing"}
+    assert reached_by(world_change(ORGS, "google"), group, g,
+                      lambda lab: contracted(lab) or set()) == {"google", "deepmind", "handshake", "scale-ai", "turing"}
+    assert reached_by(world_change(ORGS, "deepmind"), group, g,
+                      lambda lab: contracted(lab) or set()) == {"deepmind", "handshake", "labelbox"}
+
+
+def test_vendors_are_indexed_by_every_lab_that_contracted_with_them() -> None:
+    items = [("scale-ai", {"c1": {"lab_id": "google"}, "c2": {"lab_id": "openai"}}),
+             ("turing", {"c3": {"lab_id": "google"}}), ("labelbox", {})]
+    assert vendors_by_lab(items) == {"google": {"scale-ai", "turing"}, "openai": {"scale-ai"}}
