@@ -149,6 +149,7 @@ def register_agents(worker: Worker) -> None:
         # by the timeout, then evaluates with what it has, and says so.
         for name, offset in reads_needed(requests, worker.instance).items():
             if not await global_tables[name].read_through.reach(offset, WORLD_READ_TIMEOUT_S):
+                metrics.world_read_timeouts.labels(name).inc()
                 log.warning("evaluating with the %s table read to offset %d, not %d, after %.0f s", name,
                             global_tables[name].read_through.offset, offset, WORLD_READ_TIMEOUT_S)
 

@@ -44,6 +44,7 @@ class WorkerMetrics:
     lane_buffered: Gauge
     lane_batch_records: Histogram
     lane_digest_failures: Counter
+    world_read_timeouts: Counter
 
     def set_conflicted_exposure(self, values: Mapping[ExposureKey, float]) -> None:
         """Replace every series: a conflict that ended must disappear, not stay at its last value."""
@@ -104,12 +105,21 @@ def build_worker_metrics(registry: CollectorRegistry, input_topics: Iterable[str
             "vendorwatch_lane_digest_failures_total",
             "Fetched parts of the shipment stream the digest process did not digest (it died or was stopped): "
             "the worker digested them itself and started another process.", registry=registry),
+        world_read_timeouts=Counter(
+            "vendorwatch_world_read_timeouts_total",
+            "Evaluations that went ahead after waiting in vain for this worker's copy of a global table to "
+            "read another worker's write (the evaluation may miss that write).", ["table"], registry=registry),
     )
     _initialise(metrics, tuple(input_topics))
     return metrics
 
 
+GLOBAL_TABLES = ("orgs", "competitors", "ownership")
+
+
 def _initialise(metrics: WorkerMetrics, topics: tuple[str, ...]) -> None:
+    for table in GLOBAL_TABLES:
+        metrics.world_read_timeouts.labels(table=table)
     for topic in topics:
         for kind in REJECT_KINDS:
             metrics.events_rejected.labels(topic=topic, reason=kind)

@@ -97,6 +97,12 @@ def ops_overview() -> Dashboard:
                            description="Fetches of the shipment stream the worker's digest process did not "
                                        "digest (it died or was stopped): the worker digested them itself and "
                                        "started another process. Repeated: look for OOM kills."))
+        .with_panel(series("Evaluations without another worker's global-table write", "short",
+                           query(f"sum by (instance, table) (increase(vendorwatch_world_read_timeouts_total{rate}))",
+                                 "{{instance}} {{table}}"),
+                           description="Evaluations that waited 10 s in vain for this worker's copy of a global "
+                                       "table (orgs, competitors, ownership) to read another worker's write, then "
+                                       "went ahead: an alert may be missing. Should stay at 0."))
         .with_row(Row("Delivery"))
         .with_panel(series("Deliveries per second by outcome", "ops",
                            query("vendorwatch:alert_deliveries:rate5m", "{{receiver_kind}} {{outcome}}")))
