@@ -163,10 +163,18 @@ def register_agents(worker: Worker) -> None:
             partitions[vendor_id] = partition
         return partition
 
+    # An ownership change's reach depends on the world only: worked out once for the requests of all
+    # partitions (they arrive in different batches), until the world changes.
+    ownership_reach: dict[tuple[str, str, str | None], set[str]] = {}
+    reach_version = [-1]
+
     def reach_now() -> Reach:
         # For one batch: each change's reach worked out once, the contracts indexed by lab only if asked.
         world = worker.cache.world()
-        reached: dict[tuple[str, str, str | None], set[str]] = {}
+        if reach_version[0] != worker.cache.version:
+            ownership_reach.clear()
+            reach_version[0] = worker.cache.version
+        in_batch: dict[tuple[str, str, str | None], set[str]] = {}
         by_lab: list[dict[str, set[str]]] = []
 
         def contracted(org_id: str) -> set[str]:
@@ -176,6 +184,7 @@ def register_agents(worker: Worker) -> None:
 
         def reach(change: WorldChange, partition: int) -> set[str]:
             key = (change.table, change.key, change.party)
+            reached = ownership_reach if change.table == OWNERSHIP else in_batch
             if key not in reached:
                 reached[key] = reached_by(change, world.orgs, world.graph, contracted)
             return {vendor_id for vendor_id in reached[key] if partition_of(vendor_id) == partition}

@@ -22,6 +22,8 @@ ORGS, COMPETITORS, OWNERSHIP = "orgs", "competitors", "ownership"
 class WorldCache:
     def __init__(self, limits: Limits | None = None) -> None:
         self.limits = limits or Limits()
+        self.version = 0
+        """Counts the changes applied: what was worked out from the world holds while it stays the same."""
         self.orgs: dict[str, OrgDeclared] = {}
         self.children: dict[str, set[str]] = {}
         self.competitors: dict[str, tuple[str, ...]] = {}
@@ -35,6 +37,7 @@ class WorldCache:
 
     def apply(self, table: str, key: str, raw: Any) -> None:
         """The table entry ``key`` is now ``raw`` (``None`` when deleted)."""
+        self.version += 1
         if table == ORGS:
             self._set_org(key, None if raw is None else OrgDeclared.model_validate(raw))
         elif table == COMPETITORS:
@@ -46,6 +49,7 @@ class WorldCache:
 
     def rebuild(self, table: str, items: Iterable[tuple[str, Any]]) -> None:
         """Replace everything cached from ``table`` (after a recovery that loaded state wholesale)."""
+        self.version += 1
         if table == ORGS:
             self.orgs.clear()
             self.children.clear()

@@ -61,3 +61,15 @@ def test_children_index_follows_a_parent_change_and_a_delete() -> None:
     assert cache.children == {"meta": {"google"}}, "no empty entries are left behind"
     cache.rebuild(ORGS, [("x", dump(org("x", "y")))])
     assert cache.children == {"y": {"x"}}
+
+
+def test_every_change_and_rebuild_moves_the_version_on() -> None:
+    cache = WorldCache()
+    seen = [cache.version]
+    cache.apply(COMPETITORS, "google", ["meta"])
+    seen.append(cache.version)
+    cache.apply(COMPETITORS, "google", None)
+    seen.append(cache.version)
+    cache.rebuild(ORGS, [])
+    seen.append(cache.version)
+    assert seen == sorted(set(seen)), "what was worked out from an older world is never taken as current"
