@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -37,9 +38,9 @@ class Observed:
         self.waits = 0
 
 
-def worker_app(settings: Settings, group: str, topic: str, seen: Observed) -> Any:
-    app = faust.App(group, broker=f"kafka://{settings.kafka_bootstrap}", store="memory://", web_enabled=False,
-                    autodiscover=False, topic_partitions=PARTITIONS, broker_commit_interval=0.2,
+def worker_app(settings: Settings, group: str, topic: str, seen: Observed, datadir: Path) -> Any:
+    app = faust.App(group, datadir=str(datadir), broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
+                    web_enabled=False, autodiscover=False, topic_partitions=PARTITIONS, broker_commit_interval=0.2,
                     consumer_auto_offset_reset="earliest", logging_config=None)
     app.transport = Transport(app.conf.broker_consumer, app)
     source = app.topic(topic, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
@@ -61,12 +62,13 @@ def worker_app(settings: Settings, group: str, topic: str, seen: Observed) -> An
     return app
 
 
-async def test_batches_deliver_every_record_once_and_idle_agents_sleep(broker_settings: Settings) -> None:
+async def test_batches_deliver_every_record_once_and_idle_agents_sleep(broker_settings: Settings,
+                                                                       tmp_path: Path) -> None:
     run = secrets.token_hex(4)
     topic = group = f"batching-{run}"
     await ensure_topics(broker_settings.model_copy(update={"topic_partitions": PARTITIONS}), [topic])
     seen = Observed()
-    app = worker_app(broker_settings, group, topic, seen)
+    app = worker_app(broker_settings, group, topic, seen, tmp_path)
     await app.start()
     try:
         await publish_numbered(broker_settings, topic, PARTITIONS, RECORDS)

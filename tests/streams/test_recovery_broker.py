@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -59,8 +60,8 @@ async def backlog(settings: Settings, topic: str, group: str) -> None:
         await consumer.stop()
 
 
-def worker_app(settings: Settings, group: str, topic: str, seen: set[tuple[int, int]]) -> Any:
-    app = faust.App(group, broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
+def worker_app(settings: Settings, group: str, topic: str, seen: set[tuple[int, int]], datadir: Path) -> Any:
+    app = faust.App(group, datadir=str(datadir), broker=f"kafka://{settings.kafka_bootstrap}", store="memory://",
                     TableManager=SeekFirstTableManager, web_enabled=False, autodiscover=False,
                     topic_partitions=PARTITIONS, broker_commit_interval=0.2, logging_config=None)
     # A table with an entry to recover: the path a restarted worker takes.
@@ -100,12 +101,12 @@ async def until(condition: Any) -> None:
         await asyncio.sleep(0.02)
 
 
-async def test_records_fetched_while_partitions_are_positioned_are_not_dropped(broker_settings) -> None:
+async def test_records_fetched_while_partitions_are_positioned_are_not_dropped(broker_settings, tmp_path) -> None:
     run = secrets.token_hex(4)
     topic, group = f"recovery-{run}", f"recovery-{run}"
     await backlog(broker_settings, topic, group)
     seen: set[tuple[int, int]] = set()
-    app = worker_app(broker_settings, group, topic, seen)
+    app = worker_app(broker_settings, group, topic, seen, tmp_path)
     handed_out = slow_seek(app, seen)
     await app.start()
     try:
