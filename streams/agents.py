@@ -32,7 +32,7 @@ from schemas.events import (
 )
 from streams.app import Worker
 from streams.batching import take_batches
-from streams.changes import expiring_between, reached_by
+from streams.changes import expiring_between
 from streams.contracts import apply_contract_event
 from streams.current import as_current
 from streams.durability import durable
@@ -42,24 +42,15 @@ from streams.intake import Intake
 from streams.lag import consumer_lag
 from streams.lane import Lane
 from streams.metrics import conflicted_exposure
-from streams.requests import (
-    Reach,
-    WorldChange,
-    change_of,
-    coalesce,
-    encode_evidence,
-    encode_request,
-    encode_world_request,
-    reads_needed,
-)
+from streams.requests import WorldChange, change_of, coalesce, encode_evidence, encode_request
 from streams.shipment_batches import apply_shipment_batch
 from streams.state import (
     contracts_from_table,
     dump,
     states_from_table,
-    vendors_by_lab,
 )
 from streams.world_cache import COMPETITORS, ORGS, OWNERSHIP
+from streams.world_requests import WorldRequests
 
 log = logging.getLogger(__name__)
 
@@ -78,16 +69,12 @@ SHIPMENT_LANE_CAPACITY = 2 * SHIPMENT_BATCH
 EVALUATION_BATCH = 500
 EVALUATION_WINDOW_S = 0.002
 INTERNAL_ERROR = "internal"
-WORLD_READ_TIMEOUT_S = 10.0
-"""How long the evaluator waits for its copy of a global table to read another worker's write."""
-WORLD_REQUEST_CHANGES = 100
-"""Changes per world request: a bulk load's batch stays far below the broker's record size limit."""
-"""How long the evaluator waits for its copy of a global table to read another worker's write."""
 
 
 def register_agents(worker: Worker) -> None:
     app, topics, tables, metrics = worker.app, worker.topics, worker.tables, worker.metrics
     intake = Intake(worker)
+    world_requests = WorldRequests(worker)
     # Re-evaluation requests and alerts leave through the express producer (no linger; streams/express.py).
     evaluations_topic, alerts_topic = topics.evaluations.get_topic_name(), topics.alerts.get_topic_name()
 
@@ -119,7 +106,7 @@ def register_agents(worker: Worker) -> None:
                 worker.pending.track(await worker.express.send(
                     evaluations_topic, vendor_id.encode(), encode_request(vendor_id, causes)))
             if changes:
-                await ask_every_evaluator(changes)
+                await world_requests.send(changes)
             # Remember source+id only once the batch's table writes and requests are all on the broker.
             # The producer sends to many partitions at once, so without this a crash could leave a "seen"
             # mark durable and the contract it guards lost: the replayed event would then be skipped.
@@ -127,69 +114,6 @@ def register_agents(worker: Worker) -> None:
             for event, decoded_event in applied:
                 as_current(event)
                 intake.mark_applied(decoded_event, event.message.topic)
-
-    global_tables = {ORGS: tables.orgs, COMPETITORS: tables.competitors, OWNERSHIP: tables.ownership}
-
-    async def ask_every_evaluator(changes: list[WorldChange]) -> None:
-        # Called once the batch's writes are acknowledged: the offsets below are on the broker.
-        written = {}
-        for name, table in global_tables.items():
-            sent = table.last_sent
-            if sent is not None and sent.done() and not sent.cancelled() and sent.exception() is None:
-                written[name] = sent.result().offset
-        for partition in await worker.express.partitions(evaluations_topic):
-            for first in range(0, len(changes), WORLD_REQUEST_CHANGES):
-                request = encode_world_request(changes[first:first + WORLD_REQUEST_CHANGES], partition, written,
-                                               worker.instance)
-                worker.pending.track(await worker.express.send(evaluations_topic, b"", request, partition=partition))
-
-    async def read_world(requests: list[bytes]) -> None:
-        # Another worker's write named by a world request must be in this worker's copy before it works
-        # out what the write reaches. A copy that cannot catch up (its reader stalled) delays evaluation
-        # by the timeout, then evaluates with what it has, and says so.
-        for name, offset in reads_needed(requests, worker.instance).items():
-            if not await global_tables[name].read_through.reach(offset, WORLD_READ_TIMEOUT_S):
-                metrics.world_read_timeouts.labels(name).inc()
-                log.warning("evaluating with the %s table read to offset %d, not %d, after %.0f s", name,
-                            global_tables[name].read_through.offset, offset, WORLD_READ_TIMEOUT_S)
-
-    partitions: dict[str, int] = {}  # vendor -> its evaluations partition (a hash, so kept)
-
-    def partition_of(vendor_id: str) -> int:
-        partition = partitions.get(vendor_id)
-        if partition is None:
-            producer: Any = app.producer
-            partition = producer.key_partition(evaluations_topic, vendor_id.encode()).partition
-            partitions[vendor_id] = partition
-        return partition
-
-    # An ownership change's reach depends on the world only: worked out once for the requests of all
-    # partitions (they arrive in different batches), until the world changes.
-    ownership_reach: dict[tuple[str, str, str | None], set[str]] = {}
-    reach_version = [-1]
-
-    def reach_now() -> Reach:
-        # For one batch: each change's reach worked out once, the contracts indexed by lab only if asked.
-        world = worker.cache.world()
-        if reach_version[0] != worker.cache.version:
-            ownership_reach.clear()
-            reach_version[0] = worker.cache.version
-        in_batch: dict[tuple[str, str, str | None], set[str]] = {}
-        by_lab: list[dict[str, set[str]]] = []
-
-        def contracted(org_id: str) -> set[str]:
-            if not by_lab:
-                by_lab.append(vendors_by_lab(tables.contracts.items()))
-            return by_lab[0].get(org_id, set())
-
-        def reach(change: WorldChange, partition: int) -> set[str]:
-            key = (change.table, change.key, change.party)
-            reached = ownership_reach if change.table == OWNERSHIP else in_batch
-            if key not in reached:
-                reached[key] = reached_by(change, world.orgs, world.graph, contracted)
-            return {vendor_id for vendor_id in reached[key] if partition_of(vendor_id) == partition}
-
-        return reach
 
     async def apply_one(event: Any, apply: Callable[[CloudEvent], set[str] | WorldChange],
                         accepted: set[Any]) -> tuple[CloudEvent, set[str] | WorldChange] | None:
@@ -284,8 +208,8 @@ def register_agents(worker: Worker) -> None:
         # partitioner (not the batch's last event) to pick changelog partitions, so batching is safe.
         async for events in take_batches(stream, EVALUATION_BATCH, EVALUATION_WINDOW_S):
             requests = [e.message.value for e in events]
-            await read_world(requests)
-            triggers = coalesce(requests, datetime.now(UTC).date(), reach_now())
+            await world_requests.read(requests)
+            triggers = coalesce(requests, datetime.now(UTC).date(), world_requests.reach())
             for vendor_id, trigger in triggers.items():
                 await evaluate(vendor_id, trigger)
             # The alert state and exposure updates on the broker before the requests are acknowledged:
