@@ -24,16 +24,22 @@ def after_org_declared(orgs: Orgs, graph: Graph, declared: OrgDeclared, own_vend
     differently. ``orgs`` is the state before the declaration."""
     # The org's subsidiaries are the orgs whose parent chain reaches it; its own parent_id is not on
     # those chains below it, so they are the same before and after the declaration.
-    members = orgs.descendants(declared.org_id)
-    return affected(graph, members) | own_vendors
+    return _after_org(orgs, graph, declared.org_id, own_vendors)
+
+
+def _after_org(orgs: Orgs, graph: Graph, org_id: str, own_vendors: set[str]) -> set[str]:
+    return affected(graph, orgs.descendants(org_id)) | own_vendors
 
 
 def after_statement(graph: Graph, statement: OwnershipStated) -> set[str]:
     """The subject and all it holds, and, for a person, every organisation where they hold a seat or a
     post: a board member of Scale taking a post at Meta changes Meta's reach into Scale. ``graph`` is the
     state after the statement."""
-    party = statement.interested_party_id
-    return affected(graph, {statement.subject_id} | seats_of(graph, party))
+    return _after_holding(graph, statement.subject_id, statement.interested_party_id)
+
+
+def _after_holding(graph: Graph, subject: str, party: str | None) -> set[str]:
+    return affected(graph, {subject} | (seats_of(graph, party) if party is not None else set()))
 
 
 def reached_by(change: WorldChange, orgs: Orgs, graph: Graph, contracted: Callable[[str], set[str]]) -> set[str]:
@@ -46,10 +52,9 @@ def reached_by(change: WorldChange, orgs: Orgs, graph: Graph, contracted: Callab
     if change.table == ORGS:
         # The org's subsidiaries are the same before and after its declaration (after_org_declared), and
         # a later declaration moving one of them reaches on its own.
-        return affected(graph, orgs.descendants(change.key)) | contracted(change.key)
+        return _after_org(orgs, graph, change.key, contracted(change.key))
     if change.table == OWNERSHIP:
-        people = seats_of(graph, change.party) if change.party is not None else set()
-        return affected(graph, {change.key} | people)
+        return _after_holding(graph, change.key, change.party)
     raise KeyError(change.table)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from schemas.alert import Severity, Transition
+from streams.world_cache import GLOBAL_TABLES
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 LANE_BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
@@ -112,9 +113,6 @@ def build_worker_metrics(registry: CollectorRegistry, input_topics: Iterable[str
     )
     _initialise(metrics, tuple(input_topics))
     return metrics
-
-
-GLOBAL_TABLES = ("orgs", "competitors", "ownership")
 
 
 def _initialise(metrics: WorkerMetrics, topics: tuple[str, ...]) -> None:

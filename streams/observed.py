@@ -109,7 +109,7 @@ class OwnWrites:
         if not own.done():
             self._held[key] = (offset, record)  # records come in offset order: the latest is kept
             return False
-        own_offset = _offset(own)
+        own_offset = written_offset(own)
         if own_offset is None or offset >= own_offset:  # the echo itself, or another worker's later write
             del self._own[key]
             return True
@@ -123,8 +123,9 @@ class OwnWrites:
             self._apply(key, held[1])
 
 
-def _offset(sent: asyncio.Future[Any]) -> int | None:
+def written_offset(sent: asyncio.Future[Any]) -> int | None:
+    """The changelog offset an acknowledged send was written at; ``None`` if it failed (never written)."""
     if sent.cancelled() or sent.exception() is not None:
-        return None  # never written: nothing of this worker's supersedes the record
+        return None
     offset: int = sent.result().offset
     return offset

@@ -41,15 +41,19 @@ Reach = Callable[[WorldChange, int], Iterable[str]]
 """The vendors of evaluations partition ``int`` that a change may be judged differently after."""
 
 
+def evidence_of(event: CloudEvent) -> Evidence:
+    return Evidence(source=event.source, id=event.id, type=event.type)
+
+
 def change_of(event: CloudEvent, table: str, key: str, party: str | None = None) -> WorldChange:
-    return WorldChange(table, key, Evidence(source=event.source, id=event.id, type=event.type), event.time, party)
+    return WorldChange(table, key, evidence_of(event), event.time, party)
 
 
 def encode_request(vendor_id: str, causes: Iterable[CloudEvent]) -> bytes:
     """A request naming every input event of a batch that reached ``vendor_id``."""
     causes = list(causes)
     times = [c.time for c in causes if c.time is not None]
-    evidence = [Evidence(source=c.source, id=c.id, type=c.type) for c in causes]
+    evidence = [evidence_of(c) for c in causes]
     return encode_evidence(vendor_id, evidence, max(times) if times else None)
 
 

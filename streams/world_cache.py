@@ -17,6 +17,7 @@ from streams.graph import Graph, Orgs
 from streams.paths import Limits
 
 ORGS, COMPETITORS, OWNERSHIP = "orgs", "competitors", "ownership"
+GLOBAL_TABLES = (ORGS, COMPETITORS, OWNERSHIP)
 
 
 class WorldCache:

@@ -13,6 +13,7 @@ from typing import Any
 
 from streams.app import Worker
 from streams.changes import reached_by
+from streams.observed import written_offset
 from streams.requests import Reach, WorldChange, encode_world_request, reads_needed
 from streams.state import vendors_by_lab
 from streams.world_cache import COMPETITORS, ORGS, OWNERSHIP
@@ -91,8 +92,9 @@ class WorldRequests:
         written = {}
         for name, table in self._tables.items():
             sent = table.last_sent
-            if sent is not None and sent.done() and not sent.cancelled() and sent.exception() is None:
-                written[name] = sent.result().offset
+            offset = written_offset(sent) if sent is not None and sent.done() else None
+            if offset is not None:
+                written[name] = offset
         return written
 
     def _partition_of(self, vendor_id: str) -> int:
