@@ -42,7 +42,7 @@ from streams.intake import Intake
 from streams.lag import consumer_lag
 from streams.lane import Lane
 from streams.metrics import conflicted_exposure
-from streams.requests import WorldChange, change_of, coalesce, encode_evidence, encode_request
+from streams.requests import WorldChange, change_of, coalesce, decode, encode_evidence, encode_request
 from streams.shipment_batches import apply_shipment_batch
 from streams.state import (
     contracts_from_table,
@@ -207,7 +207,7 @@ def register_agents(worker: Worker) -> None:
         # Requests a moment apart are evaluated once per vendor. The tables written here use the
         # partitioner (not the batch's last event) to pick changelog partitions, so batching is safe.
         async for events in take_batches(stream, EVALUATION_BATCH, EVALUATION_WINDOW_S):
-            requests = [e.message.value for e in events]
+            requests = decode(e.message.value for e in events)
             await world_requests.read(requests)
             triggers = coalesce(requests, datetime.now(UTC).date(), world_requests.reach())
             for vendor_id, trigger in triggers.items():

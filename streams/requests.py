@@ -78,12 +78,20 @@ def encode_world_request(changes: Iterable[WorldChange], partition: int, written
     }).encode()
 
 
-def reads_needed(requests: Iterable[bytes], reader: str) -> dict[str, int]:
+Request = dict[str, Any]
+"""A request as ``decode`` returns it: decoded once, read by ``reads_needed`` and ``coalesce``."""
+
+
+def decode(requests: Iterable[bytes]) -> list[Request]:
+    return [json.loads(raw) for raw in requests]
+
+
+def reads_needed(requests: Iterable[Request], reader: str) -> dict[str, int]:
     """The changelog offset of each global table that ``reader``'s copy must have read before it evaluates
     ``requests``: the highest named by the world requests other workers wrote. A worker's own writes are in
     its copy already; vendor requests follow writes to tables of the vendor's partition, which are local."""
     needed: dict[str, int] = {}
-    for request in _decoded(requests):
+    for request in requests:
         if "world" not in request or request["writer"] == reader:
             continue
         for table, offset in request["written"].items():
@@ -91,7 +99,7 @@ def reads_needed(requests: Iterable[bytes], reader: str) -> dict[str, int]:
     return needed
 
 
-def coalesce(requests: Iterable[bytes], as_of: date, reach: Reach) -> dict[str, Trigger]:
+def coalesce(requests: Iterable[Request], as_of: date, reach: Reach) -> dict[str, Trigger]:
     """One trigger per vendor for a batch of requests, carrying every cause as evidence.
 
     Events that arrive together (Meta's stake and its new senior official, published a moment apart)
@@ -109,7 +117,7 @@ def coalesce(requests: Iterable[bytes], as_of: date, reach: Reach) -> dict[str, 
         previous = latest.get(vendor_id)
         latest[vendor_id] = at if previous is None or (at is not None and at > previous) else previous
 
-    for request in _decoded(requests):
+    for request in requests:
         if "world" in request:
             for raw in request["world"]:
                 change = WorldChange(raw["table"], raw["key"], Evidence.model_validate(raw["cause"]),
@@ -119,10 +127,6 @@ def coalesce(requests: Iterable[bytes], as_of: date, reach: Reach) -> dict[str, 
         else:
             add(request["vendor_id"], [Evidence.model_validate(e) for e in request["evidence"]], _time(request["at"]))
     return {vendor: Trigger(tuple(causes), latest[vendor], as_of) for vendor, causes in evidence.items()}
-
-
-def _decoded(requests: Iterable[bytes]) -> Iterable[dict[str, Any]]:
-    return (json.loads(raw) for raw in requests)
 
 
 def _time(text: str | None) -> datetime | None:

@@ -14,7 +14,7 @@ from typing import Any
 from streams.app import Worker
 from streams.changes import reached_by
 from streams.observed import written_offset
-from streams.requests import Reach, WorldChange, encode_world_request, reads_needed
+from streams.requests import Reach, Request, WorldChange, encode_world_request, reads_needed
 from streams.state import vendors_by_lab
 from streams.world_cache import COMPETITORS, ORGS, OWNERSHIP
 
@@ -50,7 +50,7 @@ class WorldRequests:
                                                self._worker.instance)
                 self._worker.pending.track(await express.send(self._topic, b"", request, partition=partition))
 
-    async def read(self, requests: list[bytes]) -> None:
+    async def read(self, requests: list[Request]) -> None:
         """Return once this worker's copy has read the other workers' writes ``requests`` name. A copy that
         cannot catch up (its reader stalled) delays evaluation by the timeout, then the evaluator goes on
         with what it has, and says so."""

@@ -11,6 +11,7 @@ from streams.requests import (
     WorldChange,
     change_of,
     coalesce,
+    decode,
     encode_evidence,
     encode_request,
     encode_world_request,
@@ -34,7 +35,7 @@ def cause(event_id: str, hour: int | None) -> object:
 def test_one_trigger_per_vendor_with_every_cause_in_order() -> None:
     requests = [encode_request("scale-ai", [cause("a", 14)]), encode_request("turing", [cause("b", 9)]),
                 encode_request("scale-ai", [cause("c", 15)]), encode_request("scale-ai", [cause("a", 14)])]
-    triggers = coalesce(requests, TODAY, NOWHERE)
+    triggers = coalesce(decode(requests), TODAY, NOWHERE)
     assert sorted(triggers) == ["scale-ai", "turing"]
     scale = triggers["scale-ai"]
     assert [e.id for e in scale.evidence] == ["a", "c"], "a repeated cause is named once"
@@ -43,13 +44,15 @@ def test_one_trigger_per_vendor_with_every_cause_in_order() -> None:
 
 
 def test_a_cause_without_time_does_not_hide_one_with_time() -> None:
-    triggers = coalesce([encode_request("scale-ai", [cause("a", None)]), encode_request("scale-ai", [cause("b", 9)]),
-                         encode_request("scale-ai", [cause("c", None)])], TODAY, NOWHERE)
+    requests = [encode_request("scale-ai", [cause("a", None)]), encode_request("scale-ai", [cause("b", 9)]),
+                encode_request("scale-ai", [cause("c", None)])]
+    triggers = coalesce(decode(requests), TODAY, NOWHERE)
     assert triggers["scale-ai"].at == datetime(2025, 6, 12, 9, tzinfo=UTC)
 
 
 def test_one_request_names_every_cause_of_a_batch() -> None:
-    [trigger] = coalesce([encode_request("scale-ai", [cause("a", 14), cause("b", 15)])], TODAY, NOWHERE).values()
+    requests = [encode_request("scale-ai", [cause("a", 14), cause("b", 15)])]
+    [trigger] = coalesce(decode(requests), TODAY, NOWHERE).values()
     assert [e.id for e in trigger.evidence] == ["a", "b"]
     assert trigger.at == datetime(2025, 6, 12, 15, tzinfo=UTC)
 
@@ -66,7 +69,7 @@ def test_a_world_request_reaches_the_vendors_of_its_partition_with_its_cause() -
 
     requests = [encode_world_request([meta, pat], 0, {"ownership": 7}, "worker-a"),
                 encode_request("turing", [cause("c", 9)])]
-    triggers = coalesce(requests, TODAY, reach)
+    triggers = coalesce(decode(requests), TODAY, reach)
     assert asked == [("holdco", "meta", 0), ("scale-ai", "pat", 0)], "the partition the request was sent to"
     assert [e.id for e in triggers["scale-ai"].evidence] == ["a", "b"]
     assert [e.id for e in triggers["turing"].evidence] == ["a", "c"]
@@ -81,6 +84,6 @@ def test_an_evaluator_reads_what_other_workers_wrote_and_not_its_own() -> None:
                 encode_world_request([change], 3, {"ownership": 40, "competitors": 2}, "worker-b"),
                 encode_request("turing", [cause("d", 9)]),  # a contract's: its table is the vendor's partition's
                 encode_evidence("turing", [], None)]  # the clock's: it wrote nothing
-    assert reads_needed(requests, "worker-b") == {"ownership": 9, "orgs": 3}
-    assert reads_needed(requests, "worker-a") == {"ownership": 40, "competitors": 2}
-    assert reads_needed(requests, "worker-c") == {"ownership": 40, "orgs": 3, "competitors": 2}
+    assert reads_needed(decode(requests), "worker-b") == {"ownership": 9, "orgs": 3}
+    assert reads_needed(decode(requests), "worker-a") == {"ownership": 40, "competitors": 2}
+    assert reads_needed(decode(requests), "worker-c") == {"ownership": 40, "orgs": 3, "competitors": 2}

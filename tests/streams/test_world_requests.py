@@ -15,7 +15,7 @@ from streams import world_requests
 from streams.durability import PendingWrites
 from streams.metrics import build_worker_metrics
 from streams.read_through import ReadThrough
-from streams.requests import WorldChange, encode_world_request
+from streams.requests import WorldChange, decode, encode_world_request
 from streams.state import dump
 from streams.world_cache import OWNERSHIP, WorldCache
 from streams.world_requests import WorldRequests
@@ -77,17 +77,17 @@ async def test_the_evaluator_waits_for_another_workers_write_and_counts_a_wait_i
     theirs = [encode_world_request([change("holdco", "meta")], 0, {"ownership": 5}, "worker-b")]
     ownership = worker.tables.ownership.read_through
     ownership.advance(3)
-    reading = asyncio.ensure_future(requests.read(theirs))
+    reading = asyncio.ensure_future(requests.read(decode(theirs)))
     await asyncio.sleep(0.02)
     assert not reading.done(), "offset 5 is not read yet"
     ownership.advance(5)
     await asyncio.wait_for(reading, 1)
-    await requests.read([encode_world_request([change("holdco", "meta")], 0, {"ownership": 99}, "worker-a")])
+    await requests.read(decode([encode_world_request([change("holdco", "meta")], 0, {"ownership": 99}, "worker-a")]))
     assert registry.get_sample_value("vendorwatch_world_read_timeouts_total", {"table": "ownership"}) == 0, \
         "its own writes are in its copy already"
 
     monkeypatch.setattr(world_requests, "READ_TIMEOUT_S", 0.05)
-    await requests.read([encode_world_request([change("holdco", "meta")], 0, {"ownership": 6}, "worker-b")])
+    await requests.read(decode([encode_world_request([change("holdco", "meta")], 0, {"ownership": 6}, "worker-b")]))
     assert registry.get_sample_value("vendorwatch_world_read_timeouts_total", {"table": "ownership"}) == 1
 
 
