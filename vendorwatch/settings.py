@@ -78,8 +78,10 @@ class Settings(BaseSettings):
     # (exit 70) so its supervisor restarts it (streams/watchdog.py); 0: never.
     stall_timeout_s: Annotated[float, Field(ge=0, le=3600)] = 120.0
     # Processes that decode and validate the shipment stream's records beside the worker's own thread
-    # (streams/digest.py); 0: the worker does it itself (one core).
-    shipment_digest_processes: Annotated[int, Field(ge=0, le=8)] = 1
+    # (streams/digest.py); 0: the worker does it itself (one core). Two, not one: a fetch's records go to
+    # whichever is free, so the worker waits less when one of them is off the CPU (docs/performance.md,
+    # ninth round).
+    shipment_digest_processes: Annotated[int, Field(ge=0, le=8)] = 2
     # --- end scale-out ---
 
     webhook_url: str | None = None
