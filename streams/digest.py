@@ -108,8 +108,8 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(0)
 
 
-def _ready() -> bool:
-    return True
+def _ready() -> int:
+    return os.getpid()
 
 
 class Parcel:
@@ -136,11 +136,15 @@ class Digester:
         self._failures = failures  # a prometheus Counter: fetches digested here because the process failed
         self._pool: ProcessPoolExecutor | None = None
 
-    async def start(self) -> None:
-        """Start the process and wait until it answers, so the first batch does not wait for its imports."""
-        if self.processes and self._pool is None:
-            self._pool = self._new_pool()
-            await asyncio.wrap_future(self._pool.submit(_ready))
+    async def start(self) -> list[int]:
+        """Start every process, and wait until one answers (the pids that did), so the first batch does not
+        wait for imports. The pool spawns a process for each call no idle one can take: one call each, sent
+        together, starts them all now, not one by one under load (a start-up the lane would wait for, and
+        memory the benchmark would count as the tables')."""
+        if not self.processes or self._pool is not None:
+            return []
+        pool = self._pool = self._new_pool()
+        return list(await asyncio.gather(*(asyncio.wrap_future(pool.submit(_ready)) for _ in range(self.processes))))
 
     def stop(self) -> None:
         pool, self._pool = self._pool, None
