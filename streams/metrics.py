@@ -22,6 +22,8 @@ from streams.world_cache import GLOBAL_TABLES
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 LANE_BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
+WORLD_READ_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+"""Up to the evaluator's 10 s wait (``streams.world_requests.READ_TIMEOUT_S``)."""
 """Records per shipment-lane batch: a few at a light load, up to the batch size when the lane is behind."""
 REJECT_KINDS = ("envelope", "unknown_type", "data", "invalid", "internal")
 """``InvalidEvent.kind`` values (schemas/errors.py) and ``internal`` for a bug while applying an event."""
@@ -46,6 +48,7 @@ class WorkerMetrics:
     lane_batch_records: Histogram
     lane_digest_failures: Counter
     world_read_timeouts: Counter
+    world_read_wait: Histogram
 
     def set_conflicted_exposure(self, values: Mapping[ExposureKey, float]) -> None:
         """Replace every series: a conflict that ended must disappear, not stay at its last value."""
@@ -110,6 +113,11 @@ def build_worker_metrics(registry: CollectorRegistry, input_topics: Iterable[str
             "vendorwatch_world_read_timeouts_total",
             "Evaluations that went ahead after waiting in vain for this worker's copy of a global table to "
             "read another worker's write (the evaluation may miss that write).", ["table"], registry=registry),
+        world_read_wait=Histogram(
+            "vendorwatch_world_read_wait_seconds",
+            "How long an evaluation waited for this worker's copy of a global table to read a write another "
+            "worker's request named (0 when it had read it already): how far the copy runs behind.",
+            ["table"], buckets=WORLD_READ_BUCKETS, registry=registry),
     )
     _initialise(metrics, tuple(input_topics))
     return metrics
@@ -118,6 +126,7 @@ def build_worker_metrics(registry: CollectorRegistry, input_topics: Iterable[str
 def _initialise(metrics: WorkerMetrics, topics: tuple[str, ...]) -> None:
     for table in GLOBAL_TABLES:
         metrics.world_read_timeouts.labels(table=table)
+        metrics.world_read_wait.labels(table=table)
     for topic in topics:
         for kind in REJECT_KINDS:
             metrics.events_rejected.labels(topic=topic, reason=kind)

@@ -8,6 +8,7 @@ of the partition's vendors each change reaches, with that copy.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -54,9 +55,13 @@ class WorldRequests:
         """Return once this worker's copy has read the other workers' writes ``requests`` name. A copy that
         cannot catch up (its reader stalled) delays evaluation by the timeout, then the evaluator goes on
         with what it has, and says so."""
+        loop = asyncio.get_running_loop()
         for name, offset in reads_needed(requests, self._worker.instance).items():
             read_through = self._tables[name].read_through
-            if not await read_through.reach(offset, READ_TIMEOUT_S):
+            started = loop.time()
+            reached = await read_through.reach(offset, READ_TIMEOUT_S)
+            self._worker.metrics.world_read_wait.labels(name).observe(loop.time() - started)
+            if not reached:
                 self._worker.metrics.world_read_timeouts.labels(name).inc()
                 log.warning("evaluating with the %s table read to offset %d, not %d, after %.0f s", name,
                             read_through.offset, offset, READ_TIMEOUT_S)

@@ -103,6 +103,14 @@ def ops_overview() -> Dashboard:
                            description="Evaluations that waited 10 s in vain for this worker's copy of a global "
                                        "table (orgs, competitors, ownership) to read another worker's write, then "
                                        "went ahead: an alert may be missing. Should stay at 0."))
+        .with_panel(series("Wait for another worker's global-table write (p99)", "s",
+                           query("histogram_quantile(0.99, sum by (instance, table, le) "
+                                 f"(rate(vendorwatch_world_read_wait_seconds_bucket{rate})))",
+                                 "{{instance}} {{table}}"),
+                           description="How long evaluations waited for this worker's copy of a global table to "
+                                       "read a write another worker's request named: how far the copy runs "
+                                       "behind. At 10 s the evaluation goes ahead without it (counted in "
+                                       "'Evaluations without another worker's global-table write')."))
         .with_row(Row("Delivery"))
         .with_panel(series("Deliveries per second by outcome", "ops",
                            query("vendorwatch:alert_deliveries:rate5m", "{{receiver_kind}} {{outcome}}")))

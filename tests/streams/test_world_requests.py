@@ -70,6 +70,12 @@ async def test_a_batch_of_changes_goes_to_every_partition_in_bounded_requests() 
         (p, "worker-a", '{"ownership": 41}') for p in (0, 1, 2)}
 
 
+def waited(registry: CollectorRegistry, table: str) -> tuple[float | None, float | None]:
+    labels = {"table": table}
+    return (registry.get_sample_value("vendorwatch_world_read_wait_seconds_count", labels),
+            registry.get_sample_value("vendorwatch_world_read_wait_seconds_sum", labels))
+
+
 async def test_the_evaluator_waits_for_another_workers_write_and_counts_a_wait_in_vain(monkeypatch) -> None:
     registry = CollectorRegistry()
     worker = fake_worker(registry)
@@ -82,13 +88,19 @@ async def test_the_evaluator_waits_for_another_workers_write_and_counts_a_wait_i
     assert not reading.done(), "offset 5 is not read yet"
     ownership.advance(5)
     await asyncio.wait_for(reading, 1)
+    count, total = waited(registry, "ownership")
+    assert count == 1 and total is not None and total >= 0.02, "the wait is observed"
     await requests.read(decode([encode_world_request([change("holdco", "meta")], 0, {"ownership": 99}, "worker-a")]))
     assert registry.get_sample_value("vendorwatch_world_read_timeouts_total", {"table": "ownership"}) == 0, \
         "its own writes are in its copy already"
+    assert waited(registry, "ownership")[0] == 1, "nothing to wait for: nothing observed"
+    assert waited(registry, "orgs") == (0, 0), "every table's series exists before its first wait"
 
     monkeypatch.setattr(world_requests, "READ_TIMEOUT_S", 0.05)
     await requests.read(decode([encode_world_request([change("holdco", "meta")], 0, {"ownership": 6}, "worker-b")]))
     assert registry.get_sample_value("vendorwatch_world_read_timeouts_total", {"table": "ownership"}) == 1
+    count, total = waited(registry, "ownership")
+    assert count == 2 and total is not None and total >= 0.07, "a wait in vain is observed too, at the timeout"
 
 
 @pytest.mark.parametrize("partition, vendors", [(0, {"scale-ai"}), (1, {"turing"}), (2, {"holdco"})])
