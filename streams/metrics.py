@@ -22,9 +22,9 @@ from streams.world_cache import GLOBAL_TABLES
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 LANE_BATCH_BUCKETS = (1, 2, 5, 10, 25, 50, 100, 250, 500, 1000)
+"""Records per shipment-lane batch: a few at a light load, up to the batch size when the lane is behind."""
 WORLD_READ_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 """Up to the evaluator's 10 s wait (``streams.world_requests.READ_TIMEOUT_S``)."""
-"""Records per shipment-lane batch: a few at a light load, up to the batch size when the lane is behind."""
 REJECT_KINDS = ("envelope", "unknown_type", "data", "invalid", "internal")
 """``InvalidEvent.kind`` values (schemas/errors.py) and ``internal`` for a bug while applying an event."""
 
