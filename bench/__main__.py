@@ -120,6 +120,9 @@ async def run(plan: Plan, settings: Settings, workdir: Path) -> dict[str, Any]:
                 "alert_latency_max_ms": round(latency.samples_ms[-1], 1) if latency.samples_ms else None,
                 "alert_samples": len(latency.samples_ms), "alerts_missing": latency.missing,
                 "alert_stream_rate_eps": round(rate)}
+    for hop, samples in latency.hops.items():
+        figures |= {f"alert_hop_{hop}_p50_ms": round(percentile(samples, 50), 1),
+                    f"alert_hop_{hop}_p99_ms": round(percentile(samples, 99), 1)}
 
     grid = replace(shape, vendors=plan.recovery_vendors, prefix=f"{prefix}-r")
     _say(f"recovery and memory, {plan.labs * plan.recovery_vendors:,} entries")

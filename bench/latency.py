@@ -15,16 +15,20 @@ import itertools
 import math
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
+from alerts.follow import read_topic
+from alerts.store import read_deliveries
 from bench.dataset import Record, Shape, envelope, make_record, shipment_records
+from bench.hops import Marks, hop_samples
 from bench.kafka_io import produce
 from schemas import registry as names
+from streams.admin import internal_topic
 from vendorwatch.local import new_secret, running_stack
 from vendorwatch.settings import Settings
 from vendorwatch.sink import WebhookSink
@@ -58,6 +62,8 @@ class Latency:
     rate: float
     """Data-shipment events per second while the samples were taken."""
     missing: int
+    hops: dict[str, list[float]] = field(default_factory=dict)
+    """Each hop of the alert path (``bench.hops.HOPS``), its samples in ms, sorted."""
 
 
 def world(prefix: str, vendors: int) -> list[Record]:
@@ -106,10 +112,21 @@ async def alert_latency(base: Settings, workdir: Path, *, rate: float, injection
                 stream.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await stream
+            marks = await _marks(settings.model_copy(update={"dispatcher_group": stack.dispatcher_group}))
     finally:
         await sink.stop()
     samples = [(sink.arrived[i] - t) * 1000 for i, t in published.items() if i in sink.arrived]
-    return Latency(sorted(samples), rate, len(published) - len(samples))
+    return Latency(sorted(samples), rate, len(published) - len(samples), hop_samples(published, sink.arrived, marks))
+
+
+async def _marks(settings: Settings) -> Marks:
+    # Read once the samples are taken: the reads are not part of what is timed. ``settings`` as the
+    # stack's processes have them (its dispatcher's group names the deliveries' topic).
+    marks = Marks()
+    await read_topic(settings, internal_topic(settings, "evaluations"), marks.request)
+    await read_topic(settings, names.TOPIC_ALERTS, marks.alert)
+    marks.deliveries(await read_deliveries(settings))
+    return marks
 
 
 def _prebuilt(shape: Shape, rate: float, injecting_s: float) -> Iterator[Record]:

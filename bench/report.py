@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from bench.hops import HOPS
+
 REQUIRED_KEYS = ("limit_rps", "vendorwatch_rps", "peer_rps", "alert_latency_p50_ms", "alert_latency_p99_ms",
                  "recovery_entries_per_s", "rss_bytes_per_100k_entries")
 
@@ -56,6 +58,10 @@ def table(results: Mapping[str, Any]) -> str:
                        ("vendorwatch_vs_peer_cpu", "vendorwatch / peer (events per CPU-second)")):
         if results.get(key) is not None:
             lines.append(f"{label:<42} {results[key]:>14.2f}")
+    hops = [(hop, results.get(f"alert_hop_{hop}_p50_ms"), results.get(f"alert_hop_{hop}_p99_ms")) for hop in HOPS]
+    if any(p50 is not None for _, p50, _ in hops):
+        lines += ["", f"{'alert path, each hop':<42} {'p50 / p99 ms':>14}"]
+        lines += [f"{hop.replace('_', ' '):<42} {_number(p50) + ' / ' + _number(p99):>14}" for hop, p50, p99 in hops]
     return "\n".join(lines)
 
 
