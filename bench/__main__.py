@@ -121,8 +121,12 @@ async def run(plan: Plan, settings: Settings, workdir: Path) -> dict[str, Any]:
                 "alert_samples": len(latency.samples_ms), "alerts_missing": latency.missing,
                 "alert_stream_rate_eps": round(rate)}
     for hop, samples in latency.hops.items():
-        figures |= {f"alert_hop_{hop}_p50_ms": round(percentile(samples, 50), 1),
-                    f"alert_hop_{hop}_p99_ms": round(percentile(samples, 99), 1)}
+        if samples:  # none when no alert's every mark was found: no figure rather than a zero
+            figures |= {f"alert_hop_{hop}_p50_ms": round(percentile(samples, 50), 1),
+                        f"alert_hop_{hop}_p99_ms": round(percentile(samples, 99), 1)}
+    if latency.hops_error is not None:
+        figures["alert_hops_error"] = latency.hops_error
+        _say(f"the alert path's hops could not be read back: {latency.hops_error}")
 
     grid = replace(shape, vendors=plan.recovery_vendors, prefix=f"{prefix}-r")
     _say(f"recovery and memory, {plan.labs * plan.recovery_vendors:,} entries")

@@ -21,6 +21,7 @@ from typing import Any
 
 from aiohttp import web
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from alerts.follow import read_topic
 from alerts.store import read_deliveries
@@ -64,6 +65,8 @@ class Latency:
     missing: int
     hops: dict[str, list[float]] = field(default_factory=dict)
     """Each hop of the alert path (``bench.hops.HOPS``), its samples in ms, sorted."""
+    hops_error: str | None = None
+    """Why the hops could not be read back (the end-to-end samples stand without them)."""
 
 
 def world(prefix: str, vendors: int) -> list[Record]:
@@ -112,21 +115,26 @@ async def alert_latency(base: Settings, workdir: Path, *, rate: float, injection
                 stream.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await stream
-            marks = await _marks(settings.model_copy(update={"dispatcher_group": stack.dispatcher_group}))
+            marks, hops_error = await _marks(settings.model_copy(update={"dispatcher_group": stack.dispatcher_group}))
     finally:
         await sink.stop()
     samples = [(sink.arrived[i] - t) * 1000 for i, t in published.items() if i in sink.arrived]
-    return Latency(sorted(samples), rate, len(published) - len(samples), hop_samples(published, sink.arrived, marks))
+    hops = hop_samples(published, sink.arrived, marks) if marks is not None else {}
+    return Latency(sorted(samples), rate, len(published) - len(samples), hops, hops_error)
 
 
-async def _marks(settings: Settings) -> Marks:
+async def _marks(settings: Settings) -> tuple[Marks | None, str | None]:
     # Read once the samples are taken: the reads are not part of what is timed. ``settings`` as the
-    # stack's processes have them (its dispatcher's group names the deliveries' topic).
+    # stack's processes have them (its dispatcher's group names the deliveries' topic). The hops explain
+    # the latency figures; a broker that cannot be read back now does not cost the run its figures.
     marks = Marks()
-    await read_topic(settings, internal_topic(settings, "evaluations"), marks.request)
-    await read_topic(settings, names.TOPIC_ALERTS, marks.alert)
-    marks.deliveries(await read_deliveries(settings))
-    return marks
+    try:
+        await read_topic(settings, internal_topic(settings, "evaluations"), marks.request)
+        await read_topic(settings, names.TOPIC_ALERTS, marks.alert)
+        marks.deliveries(await read_deliveries(settings))
+    except (KafkaError, LookupError, TimeoutError) as error:
+        return None, f"{type(error).__name__}: {error}"
+    return marks, None
 
 
 def _prebuilt(shape: Shape, rate: float, injecting_s: float) -> Iterator[Record]:

@@ -13,6 +13,7 @@ import pytest
 from bench import report
 from bench.__main__ import QUICK, parse, run
 from bench.dataset import Shape, background_records, expected_totals, grid_records, shipment_records
+from bench.hops import HOPS
 from bench.latency import percentile
 from schemas import registry as names
 from schemas.batch import BATCH_CONTENT_TYPE
@@ -100,6 +101,9 @@ async def test_a_tiny_run_reports_every_figure_with_consistent_counts(broker_set
     assert results["limit_totals_match"] is True
     assert results["vendorwatch_entries"] == results["vendorwatch_entries_expected"]
     assert results["alert_samples"] + results["alerts_missing"] == 3
+    assert "alert_hops_error" not in results
+    if results["alert_samples"]:  # read back from the run's own records: every hop of every alert that arrived
+        assert all(results[f"alert_hop_{hop}_p50_ms"] >= 0 for hop in HOPS)
     assert results["recovery_entries"] == 300 and results["recovery_store"] == "rocksdb://"
     assert results["recovery_entries_per_s"] > 0 and results["recovery_cold_entries_per_s"] > 0
     report.write_json(results, tmp_path / "latest.json")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from alerts.record import Attempt, Delivery, Source
 from bench.hops import HOPS, Marks, hop_samples, request_causes
 from schemas import Alert, Evidence, Exposure, Influence, encode_structured, new_event
@@ -72,3 +74,10 @@ def test_the_table_shows_each_hop_when_the_run_measured_them():
     assert "alert path" not in report.table({})
     shown = report.table({f"alert_hop_{hop}_{p}_ms": 12.5 for hop in HOPS for p in ("p50", "p99")})
     assert "publish to request" in shown and "12.5 / 12.5" in shown
+
+
+@pytest.mark.broker
+async def test_hops_that_cannot_be_read_back_say_why_and_cost_nothing_else(broker_settings):
+    from bench.latency import _marks
+    marks, error = await _marks(broker_settings.model_copy(update={"app_id": "vw-never-ran"}))
+    assert marks is None and error is not None and error.startswith("LookupError") and "vw-never-ran" in error
