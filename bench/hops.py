@@ -29,7 +29,7 @@ class Marks:
     requested: dict[str, float] = field(default_factory=dict)
     alerted: dict[str, float] = field(default_factory=dict)
     posted: dict[str, float] = field(default_factory=dict)
-    _alert_events: dict[str, list[str]] = field(default_factory=dict)
+    _alert_events: dict[str, list[str]] = field(default_factory=dict, init=False, repr=False)
     """The alert event ids seen so far, each with the ids of the events it names as evidence."""
 
     def request(self, record: Any) -> None:
@@ -74,13 +74,17 @@ def request_causes(value: bytes | None) -> list[str]:
 def hop_samples(published: Mapping[str, float], arrived: Mapping[str, float], marks: Marks) -> dict[str, list[float]]:
     """Each hop's samples (ms, sorted) over the injected events every mark was found for."""
     samples: dict[str, list[float]] = {hop: [] for hop in HOPS}
+    later_marks = (marks.requested, marks.alerted, marks.posted, arrived)
     for event_id, sent in published.items():
-        points = (sent, marks.requested.get(event_id), marks.alerted.get(event_id), marks.posted.get(event_id),
-                  arrived.get(event_id))
-        if any(point is None for point in points):
-            continue
-        for hop, start, end in zip(HOPS, points, points[1:], strict=False):
-            samples[hop].append((end - start) * 1000)  # type: ignore[operator]  # None ruled out above
+        times = [sent]
+        for found in later_marks:
+            at = found.get(event_id)
+            if at is None:
+                break
+            times.append(at)
+        else:
+            for hop, start, end in zip(HOPS, times, times[1:], strict=False):
+                samples[hop].append((end - start) * 1000)
     return {hop: sorted(values) for hop, values in samples.items()}
 
 
