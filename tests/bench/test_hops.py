@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
+from datetime import UTC, datetime
 
 import pytest
 
 from alerts.record import Attempt, Delivery, Source
 from bench.hops import HOPS, Marks, hop_samples, request_causes
 from schemas import Alert, Evidence, Exposure, Influence, encode_structured, new_event
+from streams.requests import WorldChange, encode_world_request
 
 
 class Rec:
@@ -17,19 +18,21 @@ class Rec:
 
 
 def world_request(*causes: str) -> bytes:
-    # As streams.world_requests encodes one: every change names the event behind it.
-    return json.dumps({"world": [{"table": "ownership", "key": f"v-{c}", "party": "lab-01",
-                                  "cause": {"source": "urn:bench", "id": c, "type": "vendorwatch.ownership.stated.v1"},
-                                  "at": "2025-06-12T10:00:00+00:00"} for c in causes],
-                       "partition": 3, "written": {"ownership": 1}, "writer": "w"}).encode()
+    # The worker's own encoding: the benchmark must read what streams.world_requests sends.
+    at = datetime(2025, 6, 12, 10, tzinfo=UTC)
+    changes = [WorldChange("ownership", f"v-{c}", evidence(c), at, "lab-01") for c in causes]
+    return encode_world_request(changes, 3, {"ownership": 1}, "w")
+
+
+def evidence(event_id: str) -> Evidence:
+    return Evidence(source="urn:bench", id=event_id, type="vendorwatch.ownership.stated.v1")
 
 
 def alert_record(event_id: str, *causes: str, timestamp_ms: int) -> Rec:
     alert = Alert(alert_id=event_id.split(".")[0], sequence=1, status="firing", transition="opened", severity="high",
                   lab_id="lab-00", vendor_id="v", competitor_id="lab-01", influence=Influence(economic_share=30.0),
                   exposure=Exposure(annual_value_usd=1e6), summary="lab-01 holds 30% of v.",
-                  evidence=tuple(Evidence(source="urn:bench", id=c, type="vendorwatch.ownership.stated.v1")
-                                 for c in causes))
+                  evidence=tuple(evidence(c) for c in causes))
     event = new_event(id=event_id, source="urn:vendorwatch:detector", type="vendorwatch.alert.v1", data=alert)
     return Rec(encode_structured(event), timestamp_ms)
 
