@@ -22,18 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-import os
-import signal
-import threading
-import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, NamedTuple
 
 from schemas.batch import MAX_BATCH_EVENTS, is_batch
 from schemas.cloudevents import event_identity
 from schemas.shipment_codec import FastShipment, accepted_whole, decode_shipments
+from streams.digest_pool import CallFailed, DigestPool, ProcessGone
 from streams.shipments import LabSums, lab_sums
 
 log = logging.getLogger(__name__)
@@ -90,35 +85,14 @@ def digest_records(topic: str, records: Sequence[RawRecord]) -> list[Digest | No
     return [digest_record(value, headers, key, topic) for value, headers, key in records]
 
 
-PARENT_CHECK_S = 0.5
-"""How often the digest process checks that the worker that started it is still there."""
-
-
-def _in_digest_process() -> None:
-    # Ctrl-C reaches the whole process group: the worker stops this process when it shuts down.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # A worker that ends without stopping it (SIGKILL, an OOM kill, os._exit) must not leave it behind,
-    # and it would not notice by itself: a multiprocessing queue's child holds both ends of its pipe.
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), name="parent-watch", daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(PARENT_CHECK_S)
-    os._exit(0)
-
-
-def _ready() -> int:
-    return os.getpid()
-
-
 class Parcel:
     """The digests of the records one ``submit`` sent, shared by those records (``LaneRecord.digest``)."""
 
-    __slots__ = ("future", "records", "topic")
+    __slots__ = ("answer", "records", "topic")
 
-    def __init__(self, future: Future[list[Digest | None]] | None, topic: str, records: list[RawRecord]) -> None:
-        self.future = future
+    def __init__(self, answer: asyncio.Future[list[Digest | None]] | None, topic: str,
+                 records: list[RawRecord]) -> None:
+        self.answer = answer
         self.topic = topic
         self.records = records
 
@@ -134,44 +108,39 @@ class Digester:
     def __init__(self, processes: int, failures: Any) -> None:
         self.processes = processes
         self._failures = failures  # a prometheus Counter: fetches digested here because the process failed
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: DigestPool | None = None
+
+    @property
+    def pids(self) -> list[int]:
+        """The digest processes running now."""
+        return self._pool.pids if self._pool is not None else []
 
     async def start(self) -> list[int]:
-        """Start every process, and wait until one answers (the pids that did), so the first batch does not
-        wait for imports. The pool spawns a process for each call no idle one can take: one call each, sent
-        together, starts them all now, not one by one under load (a start-up the lane would wait for, and
+        """Start every process, and wait until each answers (the pids that did), so the first batch does
+        not wait for imports, and no process starts under load (a start-up the lane would wait for, and
         memory the benchmark would count as the tables')."""
         if not self.processes or self._pool is not None:
             return []
-        pool = self._pool = self._new_pool()
-        return list(await asyncio.gather(*(asyncio.wrap_future(pool.submit(_ready)) for _ in range(self.processes))))
+        self._pool = DigestPool(self.processes, digest_records)
+        return await self._pool.start()
 
     def stop(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+            pool.stop()
 
     def submit(self, topic: str, records: Iterable[Any]) -> None:
         """Give each lane record (``streams.lane.LaneRecord``) a parcel with its digest on the way."""
         batch = list(records)
         raw = [(r.value, r.headers, r.key) for r in batch]
-        parcel = Parcel(self._submit(topic, raw), topic, raw)
+        answer = None
+        if self._pool is not None:
+            answer = self._pool.call(topic, raw)
+            if answer is None:  # every process has ended; the pool is starting others
+                self._failures.inc()
+        parcel = Parcel(answer, topic, raw)
         for index, record in enumerate(batch):
             record.digest = (parcel, index)
-
-    def _submit(self, topic: str, raw: list[RawRecord]) -> Future[list[Digest | None]] | None:
-        if self._pool is None:
-            return None
-        try:
-            return self._pool.submit(digest_records, topic, raw)
-        except RuntimeError as error:  # the process died (a broken pool): start another, once
-            self._failed(error)
-        if self._pool is None:
-            return None
-        try:
-            return self._pool.submit(digest_records, topic, raw)
-        except RuntimeError:  # digested in the worker's thread when the batch is applied
-            return None
 
     async def digests(self, records: Sequence[Any]) -> list[Digest | None]:
         """Each record's digest, in order (``None`` for the per-event path)."""
@@ -189,28 +158,16 @@ class Digester:
         return result
 
     async def _answer(self, parcel: Parcel) -> list[Digest | None]:
-        if parcel.future is not None:
+        if parcel.answer is not None:
             try:
-                return await asyncio.wrap_future(parcel.future)
+                return await parcel.answer
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():  # this task is being cancelled, not the digest
                     raise
                 # stop() cancelled the digest (the worker is stopping): digested here, as before a start
-            except Exception as error:  # the process died: the records are still here
-                self._failed(error)
+            except (ProcessGone, CallFailed) as error:  # the records are still here
+                log.warning("shipment digest process failed (%s: %s); the worker digests those records itself",
+                            type(error).__name__, error)
+                self._failures.inc()
         return digest_records(parcel.topic, parcel.records)
-
-    def _failed(self, error: Exception) -> None:
-        log.warning("shipment digest process failed (%s: %s); the worker digests those records itself",
-                    type(error).__name__, error)
-        self._failures.inc()
-        pool = self._pool
-        if pool is not None and getattr(pool, "_broken", False):  # not when stopped: stop() set it to None
-            pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = self._new_pool()
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        # spawn: the worker has threads (Faust's consumer thread), and forking a threaded process is unsafe.
-        return ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_in_digest_process)
