@@ -15,13 +15,12 @@ import itertools
 import sys
 import time
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
 from bench.dataset import Shape, shipment_records
 from bench.limit import _add
 from schemas.shipment_codec import decode_shipments
-from streams.seen import ChunkedSeenTable, judge_record, position
+from streams.seen import index_chunk, judge_record, position
 from streams.shipments import add_shipments
 
 REPEATS = 3
@@ -52,9 +51,9 @@ def measure(events: int) -> dict[str, float]:
             judge_record(items, position(0, i), seen, False, batch)
 
     def index_all() -> None:
-        index = SimpleNamespace(identities={})
+        shards: dict[int, dict[str, int]] = {}
         for chunk in chunks:
-            ChunkedSeenTable._index_chunk(index, "t/0/0", chunk)
+            index_chunk(shards, "t/0/0", chunk)
 
     gc.freeze()  # as the worker does (streams.app.tune_gc): the data set is not garbage
     return {

@@ -18,7 +18,9 @@ what the worker sent to the broker at shipment volume.
 A chunk lives in the changelog partition of the records it covers (the batch step makes a record of that
 partition current before writing), so it moves with them on a rebalance. Lookups go to an in-memory
 index kept in step with the table: on each local write, on each changelog batch applied during
-recovery, and rebuilt once recovery has dropped the partitions this worker no longer owns.
+recovery, and rebuilt once recovery has dropped the partitions this worker no longer owns. The index
+is kept per partition (``ChunkedSeenTable.shard``): an event's repeat is keyed like it, so it comes in
+the same partition.
 """
 
 from __future__ import annotations
@@ -146,19 +148,54 @@ def _judge_each(items: Sequence[Identified], at: int, seen: Mapping[str, int], c
     return RecordVerdict(fresh, by_source, duplicates)
 
 
+Shards = dict[int, dict[str, int]]
+"""The index: per partition of the shipment topic, each identity and the position it was seen at."""
+
+
+def index_chunk(shards: Shards, key: Any, chunk: Mapping[str, Any]) -> None:
+    """Put every identity a chunk holds in its partition's shard, at its record's position; also reads the
+    first form, ``{source+id: offset}``. A dict built per source in one call: a restart indexes every chunk."""
+    name = key.decode() if isinstance(key, bytes) else str(key)
+    partition = int(name.rsplit("/", 2)[1])
+    base = partition << PARTITION_SHIFT
+    shard = shards.setdefault(partition, {})
+    for offset_or_identity, value in chunk.items():
+        if isinstance(value, int):  # the first form, {identity: offset}
+            shard[offset_or_identity] = base | value
+            continue
+        at = base | int(offset_or_identity)
+        for source, ids in value.items():
+            prefix = event_identity(source, "")
+            shard.update(dict.fromkeys([prefix + id_ for id_ in ids], at))
+
+
 class ChunkedSeenTable(faust.Table[str, bytes]):
     """A Faust table of identity chunks with an index of every identity it holds and where it was seen.
+
+    The index is one dict per partition of the shipment topic (``shard``). A repeat of an event is keyed
+    like it (``source`` + ``id`` name one event, whose vendor is its key), so it lands in the same partition
+    and is found in that partition's shard. One dict for every partition stalled the worker's event loop
+    whenever it grew: CPython rebuilds a dict's whole table then, 94 ms at 1.4M identities, about doubling
+    with each growth (docs/performance.md, ninth and eleventh rounds); a shard grows at an eighth of that
+    size with the default eight partitions, at no cost per identity.
 
     Values are the chunks' JSON bytes (``value_type=bytes``: the raw codec), encoded and decoded with msgspec:
     Faust's JSON codec was a visible share of the shipment path, and decoding every chunk is most of
     what a restart on a kept disk does before it is ready. Write chunks with ``write``.
     """
 
-    identities: dict[str, int]
+    shards: Shards
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.identities = {}
+        self.shards = {}
         super().__init__(*args, value_type=bytes, **kwargs)  # the raw codec: values are JSON bytes
+
+    def shard(self, partition: int) -> dict[str, int]:
+        """The index of the identities seen in ``partition``'s records."""
+        shard = self.shards.get(partition)
+        if shard is None:
+            shard = self.shards[partition] = {}
+        return shard
 
     def write(self, key: str, chunk: Chunk, indexed: Iterable[tuple[int, list[str]]]) -> None:
         """The only way to write a chunk, with what the index learns from it (not decoded again):
@@ -166,36 +203,18 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
         (``claim_identities`` put the others in already)."""
         self[key] = msgspec.json.encode(chunk)
         for at, identities in indexed:
-            self.identities.update(dict.fromkeys(identities, at))
+            self.shard(at >> PARTITION_SHIFT).update(dict.fromkeys(identities, at))
 
     def apply_changelog_batch(self, batch: Iterable[Any]) -> None:
         events = list(batch)
         super().apply_changelog_batch(events)
         for event in events:
             if event.message.value is not None:
-                self._index(self._to_key(event.key), event.message.value)
+                index_chunk(self.shards, self._to_key(event.key), msgspec.json.decode(event.message.value))
 
     async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
         await super().on_recovery_completed(active_tps, standby_tps)
         # The store has just dropped the chunks of partitions this worker no longer owns.
-        self.identities = {}
+        self.shards = {}
         for key, raw in self.data.items():
-            self._index(key, raw)
-
-    def _index(self, key: Any, raw: bytes) -> None:
-        self._index_chunk(key, msgspec.json.decode(raw))
-
-    def _index_chunk(self, key: Any, chunk: Mapping[str, Any]) -> None:
-        # Every identity a chunk holds, at its record's position; also reads the first form,
-        # {source+id: offset}. A dict built per source in one call: a restart indexes every chunk.
-        name = key.decode() if isinstance(key, bytes) else str(key)
-        base = int(name.rsplit("/", 2)[1]) << PARTITION_SHIFT
-        identities = self.identities
-        for offset_or_identity, value in chunk.items():
-            if isinstance(value, int):  # the first form, {identity: offset}
-                identities[offset_or_identity] = base | value
-                continue
-            at = base | int(offset_or_identity)
-            for source, ids in value.items():
-                prefix = event_identity(source, "")
-                identities.update(dict.fromkeys([prefix + id_ for id_ in ids], at))
+            index_chunk(self.shards, key, msgspec.json.decode(raw))

@@ -79,7 +79,7 @@ digest when every event was valid (``streams.digest``)."""
 async def apply_shipment_batch(worker: Worker, intake: Intake, events: Sequence[Any]) -> None:
     topic = worker.topics.data_shares.get_topic_name()
     marks = _Marks()
-    in_batch: set[str] = set()
+    in_batch: dict[int, set[str]] = {}
     applied = duplicates = since_yield = 0
     for vendor_id, records in (await _accept(worker, intake, events)).items():
         counted, dropped = await _apply_vendor(worker, intake, vendor_id, records, marks, in_batch, topic)
@@ -121,9 +121,10 @@ async def _accept(worker: Worker, intake: Intake, events: Sequence[Any]) -> dict
 
 
 async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records: Records, marks: _Marks,
-                        in_batch: set[str], topic: str) -> tuple[int, int]:
-    """Judge the vendor's events, add the new ones to its totals in one write; returns (applied, duplicates)."""
-    table, seen = worker.tables.shipments, worker.tables.shipments_seen.identities
+                        in_batch: dict[int, set[str]], topic: str) -> tuple[int, int]:
+    """Judge the vendor's events, add the new ones to its totals in one write; returns (applied, duplicates).
+    ``in_batch``: per partition, the identities judged event by event earlier in this batch."""
+    table, index = worker.tables.shipments, worker.tables.shipments_seen
     started = time.perf_counter()
     totals = table.get(vendor_id)
     fresh: list[Shipment] = []
@@ -132,14 +133,15 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
     offsets: dict[int, int] = {}
     duplicates = 0
     to_mark: list[tuple[Any, dict[str, list[str]], bool]] = []
-    claimed: list[tuple[list[str], int]] = []
+    claimed: list[tuple[list[str], int, dict[str, int]]] = []
     for event, items in records:
         message = event.message
         counted = applied_offset(totals, message.partition) >= message.offset
         at = position(message.partition, message.offset)
+        seen, batch = index.shard(message.partition), in_batch.setdefault(message.partition, set())
         if isinstance(items, Digest):
-            if claim_identities(items.identities, at, seen, in_batch):
-                claimed.append((items.identities, at))
+            if claim_identities(items.identities, at, seen, batch):
+                claimed.append((items.identities, at, seen))
                 to_mark.append((event, {items.source: items.ids}, True))
                 if not counted:
                     sums.append(items.labs)
@@ -147,7 +149,7 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
                     offsets[message.partition] = max(message.offset, offsets.get(message.partition, -1))
                 continue
             items = await intake.accept_many(event, names.DATA_SHARED)  # a duplicate: judged event by event
-        verdict = judge_record(items, at, seen, counted, in_batch)
+        verdict = judge_record(items, at, seen, counted, batch)
         to_mark.append((event, verdict.ids, False))
         duplicates += verdict.duplicates
         if verdict.fresh:
@@ -159,7 +161,7 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
             table[vendor_id] = record_applied(add_lab_sums(totals, [*sums, lab_sums(fresh)]), offsets)
         except Exception as error:  # a bug must not stop the stream nor lose the events
             log.exception("failed to apply %d shipments to %s", applied, vendor_id)
-            for identities, at in claimed:  # not applied: a record sent again must count
+            for identities, at, seen in claimed:  # not applied: a record sent again must count
                 unclaim(identities, at, seen)
             for message in {id(e.message): e.message for e, _ in records}.values():
                 await intake.deadletter(message, f"internal error: {type(error).__name__}: {error}", INTERNAL_ERROR)

@@ -13,11 +13,11 @@ from schemas.cloudevents import event_identity
 from schemas.events import DataShared
 from streams.seen import (
     CHUNK_MAX_BYTES,
-    ChunkedSeenTable,
     Verdict,
     _judge_each,
     chunk_key,
     claim_identities,
+    index_chunk,
     judge,
     judge_record,
     position,
@@ -76,9 +76,10 @@ def test_positions_and_chunk_keys_keep_partition_and_offset_apart():
 
 def test_the_index_of_a_chunk_holds_each_identity_at_its_records_position_in_either_form():
     def indexed(chunk: dict) -> dict[str, int]:
-        index = SimpleNamespace(identities={})
-        ChunkedSeenTable._index_chunk(index, "vendorwatch.data-shares/3/120", chunk)
-        return index.identities
+        shards: dict[int, dict[str, int]] = {}
+        index_chunk(shards, "vendorwatch.data-shares/3/120", chunk)
+        assert list(shards) == [3], "in its partition's shard"
+        return shards[3]
 
     compact = {"120": {"urn:a": ["e1", "e2"], "urn:b": ["e1"]}, "121": {"urn:a": ["e3"]}}
     assert indexed(compact) == {
