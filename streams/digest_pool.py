@@ -70,16 +70,17 @@ def serve(sock: socket.socket, handler: Callable[..., Any]) -> None:
                 return
 
 
-def _receive(sock: socket.socket, size: int) -> bytes | None:
+def _receive(sock: socket.socket, size: int) -> bytearray | None:
+    """Exactly ``size`` bytes, or ``None`` at end-of-file (read into one buffer: a call is megabytes)."""
     buffer = bytearray(size)
-    view = memoryview(buffer)
-    got = 0
-    while got < size:
-        n = sock.recv_into(view[got:])
-        if n == 0:
-            return None
-        got += n
-    return bytes(buffer)
+    with memoryview(buffer) as view:
+        got = 0
+        while got < size:
+            n = sock.recv_into(view[got:])
+            if n == 0:
+                return None
+            got += n
+    return buffer
 
 
 def _frame(value: Any) -> memoryview:
