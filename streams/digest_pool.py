@@ -198,8 +198,12 @@ class DigestPool:
         finally:
             theirs.close()  # only the process holds its end: the worker's ending is its end-of-file
         loop = asyncio.get_running_loop()
-        _, answers = await loop.create_connection(lambda: _Answers(self._lost), sock=ours)
-        self._live[answers] = process
+        transport, answers = await loop.create_connection(lambda: _Answers(self._lost), sock=ours)
+        if self._stopped:  # stopped while this one started (a replacement): it must not outlive the pool
+            transport.close()
+            _reap_later(process)
+        else:
+            self._live[answers] = process
         return answers
 
     def _lost(self, answers: _Answers) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -157,6 +158,23 @@ async def test_a_digest_process_that_dies_costs_only_time() -> None:
         assert await digester.digests(later) == expected(later)
     finally:
         digester.stop()
+
+
+async def test_a_digest_process_started_as_the_worker_stops_does_not_outlive_it() -> None:
+    digester = Digester(1, failures())
+    await digester.start()
+    (child,) = digester.pids
+    os.kill(child, signal.SIGKILL)
+    for _ in range(500):  # bounded: 5 s for the pool to notice and start another
+        if not digester.pids:
+            break
+        await asyncio.sleep(0.01)
+    digester.stop()  # while the replacement is starting
+    for _ in range(100):  # bounded: 10 s
+        if not [p for p in multiprocessing.active_children() if p.name == "vendorwatch-digest"]:
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail("a digest process outlived its stopped pool")
 
 
 async def test_without_processes_the_worker_digests_its_records_itself() -> None:
