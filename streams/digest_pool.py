@@ -230,8 +230,9 @@ def _retrieved(future: asyncio.Future[Any]) -> None:
 
 
 def _reap_later(process: multiprocessing.process.BaseProcess) -> None:
-    # Collect its exit status once it has gone (no zombie), without blocking the event loop.
-    with contextlib.suppress(Exception):
+    # Collect its exit status once it has gone (no zombie), without blocking the event loop. Outside a
+    # running loop (a pool stopped as its loop ends) multiprocessing reaps it at exit instead.
+    with contextlib.suppress(RuntimeError):
         asyncio.get_running_loop().call_later(1.0, _reap, process)
 
 
