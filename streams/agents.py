@@ -180,6 +180,7 @@ def register_agents(worker: Worker) -> None:
     app.transport.lane = lane  # type: ignore[attr-defined]  # streams.transport.Transport
     app.topics.add(topics.data_shares)  # subscribed as an agent's topic is; the lane takes its records
     metrics.lane_buffered.set_function(lambda: lane.buffered)  # read at scrape time
+    metrics.dedup_index_identities.set_function(lambda: tables.shipments_seen.identities)
 
     async def data_shares() -> None:
         await worker.bulk.start()  # the lane's changelog writes leave through it (streams/bulk.py)

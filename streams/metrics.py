@@ -47,6 +47,7 @@ class WorkerMetrics:
     lane_buffered: Gauge
     lane_batch_records: Histogram
     lane_digest_failures: Counter
+    dedup_index_identities: Gauge
     world_read_timeouts: Counter
     world_read_wait: Histogram
 
@@ -109,6 +110,10 @@ def build_worker_metrics(registry: CollectorRegistry, input_topics: Iterable[str
             "vendorwatch_lane_digest_failures_total",
             "Fetched parts of the shipment stream the digest process did not digest (it died or was stopped): "
             "the worker digested them itself and started another process.", registry=registry),
+        dedup_index_identities=Gauge(
+            "vendorwatch_dedup_index_identities",
+            "Shipment events (source+id) this worker holds in memory to detect repeats, for its partitions of "
+            "the shipment topic: one per shipment applied, kept without retention.", registry=registry),
         world_read_timeouts=Counter(
             "vendorwatch_world_read_timeouts_total",
             "Evaluations that went ahead after waiting in vain for this worker's copy of a global table to "

@@ -197,6 +197,11 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
             shard = self.shards[partition] = {}
         return shard
 
+    @property
+    def identities(self) -> int:
+        """How many identities the index holds, over every partition (the memory it takes grows with it)."""
+        return sum(len(shard) for shard in self.shards.values())
+
     def write(self, key: str, chunk: Chunk, indexed: Iterable[tuple[int, list[str]]]) -> None:
         """The only way to write a chunk, with what the index learns from it (not decoded again):
         (position, identities) of each record it holds whose identities the index does not hold yet

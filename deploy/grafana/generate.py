@@ -97,6 +97,11 @@ def ops_overview() -> Dashboard:
                            description="Fetches of the shipment stream the worker's digest process did not "
                                        "digest (it died or was stopped): the worker digested them itself and "
                                        "started another process. Repeated: look for OOM kills."))
+        .with_panel(series("Shipment identities held for duplicate detection", "short",
+                           query("sum by (instance) (vendorwatch_dedup_index_identities)", "{{instance}}"),
+                           description="Shipment events (source+id) each worker keeps in memory to recognise "
+                                       "repeats: one per shipment applied, without retention (README, known "
+                                       "gaps). The worker's memory grows with it; plan its memory limit on it."))
         .with_panel(series("Evaluations without another worker's global-table write", "short",
                            query(f"sum by (instance, table) (increase(vendorwatch_world_read_timeouts_total{rate}))",
                                  "{{instance}} {{table}}"),

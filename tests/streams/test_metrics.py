@@ -47,7 +47,7 @@ def test_counters_follow_prometheus_naming_and_start_at_zero():
     assert {"vendorwatch_events_consumed", "vendorwatch_events_rejected", "vendorwatch_alert_transitions",
             "vendorwatch_event_processing_seconds", "vendorwatch_consumer_lag_records",
             "vendorwatch_conflicted_exposure_usd", "vendorwatch_open_alerts", "vendorwatch_lane_buffered_records",
-            "vendorwatch_lane_batch_records"} <= names
+            "vendorwatch_lane_batch_records", "vendorwatch_dedup_index_identities"} <= names
     assert all(name.startswith("vendorwatch_") for name in names)
     for topic in INPUT_TOPICS:
         for reason in ("envelope", "unknown_type", "data", "invalid", "internal"):
@@ -68,3 +68,18 @@ def test_the_lane_gauge_reads_the_worker_lanes_buffer_at_scrape_time(tmp_path):
     lane.put([LaneRecord(TOPIC_DATA_SHARES, 0, offset, b"v", b"[]", [], 0.0) for offset in range(3)])
     assert registry.get_sample_value("vendorwatch_lane_buffered_records") == 3
     assert registry.get_sample_value("vendorwatch_lane_batch_records_count") == 0
+
+
+def test_the_dedup_gauge_counts_the_identities_the_shipment_index_holds(tmp_path):
+    # Read at scrape time from the worker's own index, over every partition it holds (and after the
+    # index is rebuilt on recovery, which replaces its shards).
+    registry = CollectorRegistry()
+    settings = load_settings({"VENDORWATCH_DATA_DIR": str(tmp_path)})
+    worker = create_app(settings, registry)
+    index = worker.tables.shipments_seen
+    assert registry.get_sample_value("vendorwatch_dedup_index_identities") == 0
+    index.shard(0).update(dict.fromkeys(["s\x00a", "s\x00b"], 1))
+    index.shard(3).update(dict.fromkeys(["s\x00c"], 3 << 40))
+    assert registry.get_sample_value("vendorwatch_dedup_index_identities") == 3
+    index.shards = {5: {"s\x00d": 5 << 40}}
+    assert registry.get_sample_value("vendorwatch_dedup_index_identities") == 1
