@@ -58,6 +58,7 @@ ALERT_SOURCE = "urn:vendorwatch:detector"
 CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
 GAUGE_REFRESH_S = 5.0
 EXPIRY_CHECK_S = 3600.0
+DEDUP_EXPIRY_MAX_TICK_S = 60.0
 CLOCK_SOURCE = "urn:vendorwatch:clock"
 EXPIRY_TYPE = "vendorwatch.announced.expired"
 # Windows and batch sizes trade latency for batching: an alert waits for both windows, and a shipment batch
@@ -69,6 +70,29 @@ SHIPMENT_LANE_CAPACITY = 2 * SHIPMENT_BATCH
 EVALUATION_BATCH = 500
 EVALUATION_WINDOW_S = 0.002
 INTERNAL_ERROR = "internal"
+
+
+def expiry_tick(retention_s: float) -> float:
+    """How often expired seen chunks are looked for: a tenth of the retention, from a second to a minute."""
+    return min(DEDUP_EXPIRY_MAX_TICK_S, max(1.0, retention_s / 10))
+
+
+def _register_dedup_retention(worker: Worker, shipment_topic: str) -> None:
+    """With ``SHIPMENT_DEDUP_RETENTION_S`` set, forget shipments' identities once older than it (streams/seen.py)."""
+    retention, app = worker.settings.shipment_dedup_retention_s, worker.app
+    index, expired = worker.tables.shipments_seen, worker.metrics.dedup_expired
+    if not retention:
+        return
+
+    async def expire_shipment_marks() -> None:
+        if app.rebalancing or getattr(app, "in_recovery", False):
+            return  # the index is rebuilt once recovery ends, and partitions may be on their way elsewhere
+        active = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == shipment_topic}
+        for dropped in index.expire(time.time() - retention, active):
+            expired.inc(dropped)
+            await asyncio.sleep(0)  # a chunk at a time: the alert path shares this thread
+
+    app.timer(interval=expiry_tick(retention))(expire_shipment_marks)
 
 
 def register_agents(worker: Worker) -> None:
@@ -181,6 +205,7 @@ def register_agents(worker: Worker) -> None:
     app.topics.add(topics.data_shares)  # subscribed as an agent's topic is; the lane takes its records
     metrics.lane_buffered.set_function(lambda: lane.buffered)  # read at scrape time
     metrics.dedup_index_identities.set_function(lambda: tables.shipments_seen.identities)
+    _register_dedup_retention(worker, lane.topic)
 
     async def data_shares() -> None:
         await worker.bulk.start()  # the lane's changelog writes leave through it (streams/bulk.py)

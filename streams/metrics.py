@@ -48,6 +48,7 @@ class WorkerMetrics:
     lane_batch_records: Histogram
     lane_digest_failures: Counter
     dedup_index_identities: Gauge
+    dedup_expired: Counter
     world_read_timeouts: Counter
     world_read_wait: Histogram
 
@@ -113,7 +114,12 @@ def build_worker_metrics(registry: CollectorRegistry, input_topics: Iterable[str
         dedup_index_identities=Gauge(
             "vendorwatch_dedup_index_identities",
             "Shipment events (source+id) this worker holds in memory to detect repeats, for its partitions of "
-            "the shipment topic: one per shipment applied, kept without retention.", registry=registry),
+            "the shipment topic: one per shipment applied, kept for SHIPMENT_DEDUP_RETENTION_S (0: for ever).",
+            registry=registry),
+        dedup_expired=Counter(
+            "vendorwatch_dedup_expired_total",
+            "Shipment events (source+id) forgotten after SHIPMENT_DEDUP_RETENTION_S: a repeat of one is counted "
+            "again.", registry=registry),
         world_read_timeouts=Counter(
             "vendorwatch_world_read_timeouts_total",
             "Evaluations that went ahead after waiting in vain for this worker's copy of a global table to "

@@ -21,11 +21,19 @@ index kept in step with the table: on each local write, on each changelog batch 
 recovery, and rebuilt once recovery has dropped the partitions this worker no longer owns. The index
 is kept per partition (``ChunkedSeenTable.shard``): an event's repeat is keyed like it, so it comes in
 the same partition.
+
+Each chunk carries the time it was written (``WRITTEN_AT``). With a retention set
+(``SHIPMENT_DEDUP_RETENTION_S``), chunks older than it are deleted (a changelog tombstone) and their
+identities leave the index (``ChunkedSeenTable.expire``): a repeat that comes later than that is counted
+again. Replays after a crash do not depend on the chunks (the totals' offsets decide them), so any
+retention keeps them right.
 """
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Mapping, Sequence
+import time
+from collections import deque
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
@@ -34,6 +42,7 @@ import faust
 import msgspec
 
 from schemas.cloudevents import event_identity
+from streams.current import as_current
 
 PARTITION_SHIFT = 40
 """A position is ``partition << 40 | offset``: one int per identity in the index."""
@@ -41,7 +50,10 @@ CHUNK_MAX_BYTES = 256 * 1024
 """A chunk takes records until their values reach this size (the broker's default limit is 1 MiB)."""
 
 Chunk = dict[str, dict[str, list[str]]]
-"""``{"<offset>": {"<source>": [id, ...]}}``."""
+"""``{"<offset>": {"<source>": [id, ...]}}``, stored with ``WRITTEN_AT``."""
+WRITTEN_AT = "t"
+"""The key of a stored chunk's write time (Unix seconds). Never an offset (digits) nor an identity of the
+first form (``source`` + the separator + ``id``); chunks written before it existed have none."""
 
 
 class Verdict(Enum):
@@ -152,21 +164,75 @@ Shards = dict[int, dict[str, int]]
 """The index: per partition of the shipment topic, each identity and the position it was seen at."""
 
 
-def index_chunk(shards: Shards, key: Any, chunk: Mapping[str, Any]) -> None:
-    """Put every identity a chunk holds in its partition's shard, at its record's position; also reads the
-    first form, ``{source+id: offset}``. A dict built per source in one call: a restart indexes every chunk."""
-    name = key.decode() if isinstance(key, bytes) else str(key)
-    partition = int(name.rsplit("/", 2)[1])
+def chunk_topic_partition(key: Any) -> tuple[str, int]:
+    """The shipment topic and partition a chunk's key names (``chunk_key``)."""
+    topic, partition, _ = (key.decode() if isinstance(key, bytes) else str(key)).rsplit("/", 2)
+    return topic, int(partition)
+
+
+def chunk_partition(key: Any) -> int:
+    return chunk_topic_partition(key)[1]
+
+
+def _positions(partition: int, chunk: Mapping[str, Any]) -> Iterator[tuple[int, list[str]]]:
+    """(position, identities) of each record a chunk holds; also reads the first form, ``{source+id: offset}``."""
     base = partition << PARTITION_SHIFT
-    shard = shards.setdefault(partition, {})
     for offset_or_identity, value in chunk.items():
+        if offset_or_identity == WRITTEN_AT:
+            continue
         if isinstance(value, int):  # the first form, {identity: offset}
-            shard[offset_or_identity] = base | value
+            yield base | value, [offset_or_identity]
             continue
         at = base | int(offset_or_identity)
         for source, ids in value.items():
             prefix = event_identity(source, "")
-            shard.update(dict.fromkeys([prefix + id_ for id_ in ids], at))
+            yield at, [prefix + id_ for id_ in ids]
+
+
+def index_chunk(shards: Shards, key: Any, chunk: Mapping[str, Any]) -> None:
+    """Put every identity a chunk holds in its partition's shard, at its record's position. A dict built per
+    record and source in one call: a restart indexes every chunk."""
+    partition = chunk_partition(key)
+    shard = shards.setdefault(partition, {})
+    for at, identities in _positions(partition, chunk):
+        shard.update(dict.fromkeys(identities, at))
+
+
+def unindex_chunk(shards: Shards, key: Any, chunk: Mapping[str, Any]) -> int:
+    """Take a chunk's identities out of the index where they are still at its records' positions (a repeat
+    applied after the chunk expired is indexed at its own); returns how many left."""
+    partition = chunk_partition(key)
+    shard = shards.get(partition)
+    if shard is None:
+        return 0
+    dropped = 0
+    for at, identities in _positions(partition, chunk):
+        for identity in identities:
+            if shard.get(identity) == at:
+                del shard[identity]
+                dropped += 1
+    return dropped
+
+
+def written_at(chunk: Mapping[str, Any], default: float) -> float:
+    """When a stored chunk was written; ``default`` for a chunk from before write times were kept."""
+    value = chunk.get(WRITTEN_AT)
+    return float(value) if isinstance(value, int | float) else default
+
+
+class _PartitionWrite:
+    """Stands in for the current event of a table write Faust files under ``partition`` of ``topic`` (the
+    shipment topic: Faust checks that its partitions match the table's), as ``as_current`` needs one."""
+
+    __slots__ = ("__weakref__", "partition", "topic")
+
+    def __init__(self, topic: str, partition: int) -> None:
+        self.topic = topic
+        self.partition = partition
+
+    @property
+    def message(self) -> _PartitionWrite:
+        return self
 
 
 class ChunkedSeenTable(faust.Table[str, bytes]):
@@ -185,9 +251,12 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
     """
 
     shards: Shards
+    written: dict[int, deque[tuple[float, str]]]
+    """Per partition, (write time, key) of each chunk, oldest first: what ``expire`` walks."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.shards = {}
+        self.written = {}
         super().__init__(*args, value_type=bytes, **kwargs)  # the raw codec: values are JSON bytes
 
     def shard(self, partition: int) -> dict[str, int]:
@@ -206,20 +275,53 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
         """The only way to write a chunk, with what the index learns from it (not decoded again):
         (position, identities) of each record it holds whose identities the index does not hold yet
         (``claim_identities`` put the others in already)."""
-        self[key] = msgspec.json.encode(chunk)
+        now = time.time()
+        self[key] = msgspec.json.encode({WRITTEN_AT: int(now), **chunk})
+        self._written(chunk_partition(key)).append((now, key))
         for at, identities in indexed:
             self.shard(at >> PARTITION_SHIFT).update(dict.fromkeys(identities, at))
+
+    def expire(self, before: float, partitions: Container[int]) -> Iterator[int]:
+        """Delete the chunks of ``partitions`` (this worker's active ones: a standby copy is its owner's to
+        change) written before ``before``, a tombstone each, and take their identities out of the index;
+        yields how many identities each chunk took out, so the caller can yield to the event loop between
+        chunks (one chunk decodes up to ``CHUNK_MAX_BYTES`` of ids)."""
+        for partition, chunks in list(self.written.items()):
+            while partition in partitions and chunks and chunks[0][0] < before:
+                _, key = chunks.popleft()
+                raw = self.data.get(key)
+                if raw is None:  # deleted already (expired before a restart, or by another owner)
+                    continue
+                dropped = unindex_chunk(self.shards, key, msgspec.json.decode(raw))
+                write = _PartitionWrite(*chunk_topic_partition(key))  # held while the delete files its tombstone
+                as_current(write)
+                del self[key]
+                yield dropped
+
+    def _written(self, partition: int) -> deque[tuple[float, str]]:
+        chunks = self.written.get(partition)
+        if chunks is None:
+            chunks = self.written[partition] = deque()
+        return chunks
 
     def apply_changelog_batch(self, batch: Iterable[Any]) -> None:
         events = list(batch)
         super().apply_changelog_batch(events)
+        now = time.time()
         for event in events:
             if event.message.value is not None:
-                index_chunk(self.shards, self._to_key(event.key), msgspec.json.decode(event.message.value))
+                key = self._to_key(event.key)
+                chunk = msgspec.json.decode(event.message.value)
+                index_chunk(self.shards, key, chunk)
+                self._written(chunk_partition(key)).append((written_at(chunk, now), key))
 
     async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
         await super().on_recovery_completed(active_tps, standby_tps)
         # The store has just dropped the chunks of partitions this worker no longer owns.
-        self.shards = {}
+        self.shards, now = {}, time.time()
+        written: dict[int, list[tuple[float, str]]] = {}
         for key, raw in self.data.items():
-            index_chunk(self.shards, key, msgspec.json.decode(raw))
+            chunk = msgspec.json.decode(raw)
+            index_chunk(self.shards, key, chunk)
+            written.setdefault(chunk_partition(key), []).append((written_at(chunk, now), key))
+        self.written = {partition: deque(sorted(chunks)) for partition, chunks in written.items()}

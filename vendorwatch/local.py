@@ -99,6 +99,7 @@ class Stack:
             if self.settings.retry_schedule != DEFAULT_SCHEDULE else "0.2s,0.5s,1s,2s",
             "VENDORWATCH_RETRY_HORIZON_S": str(self.settings.retry_horizon_s),
             "VENDORWATCH_SILENCES_TOPIC": self.settings.silences_topic,
+            "VENDORWATCH_SHIPMENT_DEDUP_RETENTION_S": str(self.settings.shipment_dedup_retention_s),
         }
         if self.settings.routing_file is not None:
             overrides["VENDORWATCH_ROUTING_FILE"] = str(self.settings.routing_file)

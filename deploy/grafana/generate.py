@@ -99,9 +99,12 @@ def ops_overview() -> Dashboard:
                                        "started another process. Repeated: look for OOM kills."))
         .with_panel(series("Shipment identities held for duplicate detection", "short",
                            query("sum by (instance) (vendorwatch_dedup_index_identities)", "{{instance}}"),
+                           query(f"sum by (instance) (increase(vendorwatch_dedup_expired_total{rate}))",
+                                 "expired {{instance}}", ref="B"),
                            description="Shipment events (source+id) each worker keeps in memory to recognise "
-                                       "repeats: one per shipment applied, without retention (README, known "
-                                       "gaps). The worker's memory grows with it; plan its memory limit on it."))
+                                       "repeats (one per shipment applied) and those forgotten after "
+                                       "SHIPMENT_DEDUP_RETENTION_S (0, the default: never). The worker's memory "
+                                       "grows with the first; plan its memory limit on it or set a retention."))
         .with_panel(series("Evaluations without another worker's global-table write", "short",
                            query(f"sum by (instance, table) (increase(vendorwatch_world_read_timeouts_total{rate}))",
                                  "{{instance}} {{table}}"),
