@@ -292,7 +292,10 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
                 raw = self.data.get(key)
                 if raw is None:  # deleted already (expired before a restart, or by another owner)
                     continue
-                dropped = unindex_chunk(self.shards, key, msgspec.json.decode(raw))
+                chunk = msgspec.json.decode(raw)
+                if written_at(chunk, 0.0) >= before:  # written again since (a replay): that write's turn comes
+                    continue
+                dropped = unindex_chunk(self.shards, key, chunk)
                 write = _PartitionWrite(*chunk_topic_partition(key))  # held while the delete files its tombstone
                 as_current(write)
                 del self[key]

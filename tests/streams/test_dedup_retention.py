@@ -69,6 +69,22 @@ def test_expired_chunks_leave_the_index_and_the_table_in_active_partitions_only(
     assert list(index.expire(written[old] + 1, partitions={0})) == [], "each chunk expires once"
 
 
+def test_a_chunk_written_again_under_its_key_waits_for_its_new_time(tmp_path):
+    # A replay after a crash can start a chunk at the same first offset: the old entry must not expire it.
+    worker = create_app(load_settings({"VENDORWATCH_DATA_DIR": str(tmp_path)}), CollectorRegistry())
+    index = worker.tables.shipments_seen
+    index.send_changelog = lambda partition, key, value, **kw: _At(partition)
+    key = chunk_key(TOPIC_DATA_SHARES, 0, 5)
+    current = _At(0)
+    as_current(current)
+    index.write(key, {"5": {"urn:a": ["e1"]}}, [(position(0, 5), [A])])
+    (first, _), = index.written[0]
+    index.written[0].appendleft((first - 3600, key))  # its earlier write, an hour before
+    assert list(index.expire(first - 1, partitions={0})) == []
+    assert key in index.data and index.shard(0) == {A: position(0, 5)}
+    assert list(index.expire(first + 1, partitions={0})) == [1]
+
+
 class _At:
     """A current event of ``partition`` for Faust's table writes, and a sent changelog record's future."""
 
