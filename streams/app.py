@@ -249,7 +249,8 @@ def _tables(app: faust.App, settings: Settings, cache: WorldCache) -> Tables:
         return app.tables.add(created)
 
     seen_chunks = ChunkedSeenTable(app, name="shipments-seen", partitions=n, key_type=Utf8Key,
-                                   beacon=app.tables.beacon, help=Tables.__doc__)
+                                   beacon=app.tables.beacon, help=Tables.__doc__,
+                                   expires=settings.shipment_dedup_retention_s > 0)
     app.tables.add(seen_chunks)
     return Tables(
         orgs=global_table(world_cache.ORGS),

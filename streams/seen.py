@@ -252,11 +252,15 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
 
     shards: Shards
     written: dict[int, deque[tuple[float, str]]]
-    """Per partition, (write time, key) of each chunk, oldest first: what ``expire`` walks."""
+    """Per partition, (write time, key) of each chunk, oldest first: what ``expire`` walks. Kept only when
+    chunks expire: at a trickle a chunk can hold a single identity, and this would double its cost."""
+    expires: bool
+    """Whether chunks expire (``SHIPMENT_DEDUP_RETENTION_S`` set): only then are write times kept."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, expires: bool = False, **kwargs: Any) -> None:
         self.shards = {}
         self.written = {}
+        self.expires = expires
         super().__init__(*args, value_type=bytes, **kwargs)  # the raw codec: values are JSON bytes
 
     def shard(self, partition: int) -> dict[str, int]:
@@ -277,7 +281,8 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
         (``claim_identities`` put the others in already)."""
         now = time.time()
         self[key] = msgspec.json.encode({WRITTEN_AT: int(now), **chunk})
-        self._written(chunk_partition(key)).append((now, key))
+        if self.expires:
+            self._written(chunk_partition(key)).append((now, key))
         for at, identities in indexed:
             self.shard(at >> PARTITION_SHIFT).update(dict.fromkeys(identities, at))
 
@@ -316,7 +321,8 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
                 key = self._to_key(event.key)
                 chunk = msgspec.json.decode(event.message.value)
                 index_chunk(self.shards, key, chunk)
-                self._written(chunk_partition(key)).append((written_at(chunk, now), key))
+                if self.expires:
+                    self._written(chunk_partition(key)).append((written_at(chunk, now), key))
 
     async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
         await super().on_recovery_completed(active_tps, standby_tps)
@@ -326,5 +332,6 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
         for key, raw in self.data.items():
             chunk = msgspec.json.decode(raw)
             index_chunk(self.shards, key, chunk)
-            written.setdefault(chunk_partition(key), []).append((written_at(chunk, now), key))
+            if self.expires:
+                written.setdefault(chunk_partition(key), []).append((written_at(chunk, now), key))
         self.written = {partition: deque(sorted(chunks)) for partition, chunks in written.items()}

@@ -43,7 +43,8 @@ def test_the_expiry_tick_is_a_tenth_of_the_retention_between_a_second_and_a_minu
 
 
 def test_expired_chunks_leave_the_index_and_the_table_in_active_partitions_only(tmp_path):
-    worker = create_app(load_settings({"VENDORWATCH_DATA_DIR": str(tmp_path)}), CollectorRegistry())
+    worker = create_app(load_settings({"VENDORWATCH_DATA_DIR": str(tmp_path),
+                                          "VENDORWATCH_SHIPMENT_DEDUP_RETENTION_S": "3600"}), CollectorRegistry())
     index = worker.tables.shipments_seen
     sent: list[tuple[int, str, bytes | None]] = []  # the changelog writes, as the producer would be handed them
     index.send_changelog = lambda partition, key, value, **kw: sent.append((partition, key, value)) or _At(partition)
@@ -71,7 +72,8 @@ def test_expired_chunks_leave_the_index_and_the_table_in_active_partitions_only(
 
 def test_a_chunk_written_again_under_its_key_waits_for_its_new_time(tmp_path):
     # A replay after a crash can start a chunk at the same first offset: the old entry must not expire it.
-    worker = create_app(load_settings({"VENDORWATCH_DATA_DIR": str(tmp_path)}), CollectorRegistry())
+    worker = create_app(load_settings({"VENDORWATCH_DATA_DIR": str(tmp_path),
+                                          "VENDORWATCH_SHIPMENT_DEDUP_RETENTION_S": "3600"}), CollectorRegistry())
     index = worker.tables.shipments_seen
     index.send_changelog = lambda partition, key, value, **kw: _At(partition)
     key = chunk_key(TOPIC_DATA_SHARES, 0, 5)
@@ -98,3 +100,13 @@ class _At:
 def test_a_bad_retention_stops_start_up_naming_the_setting(value):
     with pytest.raises(ConfigError, match="VENDORWATCH_SHIPMENT_DEDUP_RETENTION_S"):
         load_settings({"VENDORWATCH_SHIPMENT_DEDUP_RETENTION_S": value})
+
+
+def test_without_a_retention_no_write_times_are_kept(tmp_path):
+    worker = create_app(load_settings({"VENDORWATCH_DATA_DIR": str(tmp_path)}), CollectorRegistry())
+    index = worker.tables.shipments_seen
+    index.send_changelog = lambda partition, key, value, **kw: _At(partition)
+    current = _At(0)
+    as_current(current)
+    index.write(chunk_key(TOPIC_DATA_SHARES, 0, 5), {"5": {"urn:a": ["e1"]}}, [(position(0, 5), [A])])
+    assert index.written == {} and index.shard(0) == {A: position(0, 5)}
