@@ -34,12 +34,13 @@ def expired(metrics: str) -> float:
     return float(found.group(1)) if found else 0.0
 
 
-async def test_a_repeat_counts_again_only_once_its_original_has_expired(broker_settings, tmp_path):
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
+async def test_a_repeat_counts_again_only_once_its_original_has_expired(broker_settings, tmp_path, store):
     run = secrets.token_hex(4)
     key, secret = f"vendor-{run}".encode(), new_secret()
     async with (webhook_sink(secret) as sink,
                 running_stack(broker_settings, tmp_path, sink.url, secret,
-                              extra={"shipment_dedup_retention_s": RETENTION_S}) as stack):
+                              extra={"shipment_dedup_retention_s": RETENTION_S, "table_store": store}) as stack):
         producer = AIOKafkaProducer(bootstrap_servers=broker_settings.kafka_bootstrap, acks="all")
         await producer.start()
         try:
