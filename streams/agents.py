@@ -78,7 +78,8 @@ def expiry_tick(retention_s: float) -> float:
 
 
 def _register_dedup_retention(worker: Worker, shipment_topic: str) -> None:
-    """With ``SHIPMENT_DEDUP_RETENTION_S`` set, forget shipments' identities once older than it (streams/seen.py)."""
+    """With ``SHIPMENT_DEDUP_RETENTION_S`` set, forget shipments' identities once older than it
+    (``ChunkedSeenTable.expire``)."""
     retention, app = worker.settings.shipment_dedup_retention_s, worker.app
     index, expired = worker.tables.shipments_seen, worker.metrics.dedup_expired
     if not retention:

@@ -26,7 +26,7 @@ from streams.express import ExpressProducer
 from streams.metrics import WorkerMetrics, build_worker_metrics
 from streams.observed import ObservedGlobalTable
 from streams.recovery import SeekFirstTableManager
-from streams.seen import ChunkedSeenTable
+from streams.seen_table import ChunkedSeenTable
 from streams.store import Table
 from streams.transport import Transport
 from streams.world_cache import WorldCache
