@@ -92,6 +92,8 @@ def _register_dedup_retention(worker: Worker, shipment_topic: str) -> None:
         for dropped in index.expire(time.time() - retention, active):
             expired.inc(dropped)
             await asyncio.sleep(0)  # a chunk at a time: the alert path shares this thread
+            if app.rebalancing:  # the partitions may be moving: their next owner expires the rest
+                return
 
     app.timer(interval=expiry_tick(retention))(expire_shipment_marks)
 
