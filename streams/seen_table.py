@@ -59,7 +59,7 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
     """
 
     shards: Shards
-    written: dict[int, deque[tuple[float, str]]]
+    written: Written
     """Per partition, (write time, key) of each chunk, oldest first: what ``expire`` walks. Kept only when
     chunks expire: at a trickle a chunk can hold a single identity, and this would double its cost."""
     expires: bool
@@ -135,11 +135,21 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
     async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
         await super().on_recovery_completed(active_tps, standby_tps)
         # The store has just dropped the chunks of partitions this worker no longer owns.
-        self.shards, now = {}, time.time()
-        written: dict[int, list[tuple[float, str]]] = {}
-        for key, raw in self.data.items():
-            chunk = msgspec.json.decode(raw)
-            index_chunk(self.shards, key, chunk)
-            if self.expires:
-                written.setdefault(chunk_partition(key), []).append((written_at(chunk, now), key))
-        self.written = {partition: deque(sorted(chunks)) for partition, chunks in written.items()}
+        self.shards, self.written = rebuild(self.data.items(), time.time(), with_times=self.expires)
+
+
+Written = dict[int, deque[tuple[float, str]]]
+"""Per partition, (write time, key) of each chunk, oldest first."""
+
+
+def rebuild(stored: Iterable[tuple[str, bytes]], now: float, *, with_times: bool) -> tuple[Shards, Written]:
+    """The index of every stored chunk and, ``with_times``, their write times in order (``now`` for a chunk
+    written before times were kept: it then stays a whole window from this restart on)."""
+    shards: Shards = {}
+    times: dict[int, list[tuple[float, str]]] = {}
+    for key, raw in stored:
+        chunk = msgspec.json.decode(raw)
+        index_chunk(shards, key, chunk)
+        if with_times:
+            times.setdefault(chunk_partition(key), []).append((written_at(chunk, now), key))
+    return shards, {partition: deque(sorted(chunks)) for partition, chunks in times.items()}

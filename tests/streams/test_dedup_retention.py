@@ -14,6 +14,7 @@ from streams.agents import expiry_tick
 from streams.app import create_app
 from streams.current import as_current
 from streams.seen import WRITTEN_AT, chunk_key, index_chunk, position, unindex_chunk, written_at
+from streams.seen_table import rebuild
 from vendorwatch.settings import load_settings
 
 A, B = event_identity("urn:a", "e1"), event_identity("urn:a", "e2")
@@ -110,3 +111,14 @@ def test_without_a_retention_no_write_times_are_kept(tmp_path):
     as_current(current)
     index.write(chunk_key(TOPIC_DATA_SHARES, 0, 5), {"5": {"urn:a": ["e1"]}}, [(position(0, 5), [A])])
     assert index.written == {} and index.shard(0) == {A: position(0, 5)}
+
+
+def test_a_restart_rebuilds_the_index_and_the_write_times_in_order():
+    # As the store returns them after recovery: keys in its own order, one chunk from before write times.
+    stored = [(chunk_key(TOPIC_DATA_SHARES, 0, 9), msgspec.json.encode({WRITTEN_AT: 2_000, "9": {"urn:a": ["e2"]}})),
+              (chunk_key(TOPIC_DATA_SHARES, 0, 10), msgspec.json.encode({"10": {"urn:a": ["e3"]}})),
+              (chunk_key(TOPIC_DATA_SHARES, 0, 5), msgspec.json.encode({WRITTEN_AT: 1_000, "5": {"urn:a": ["e1"]}}))]
+    shards, written = rebuild(stored, 5_000.0, with_times=True)
+    assert shards == {0: {A: position(0, 5), B: position(0, 9), event_identity("urn:a", "e3"): position(0, 10)}}
+    assert list(written[0]) == [(1_000.0, stored[2][0]), (2_000.0, stored[0][0]), (5_000.0, stored[1][0])]
+    assert rebuild(stored, 5_000.0, with_times=False) == (shards, {})
