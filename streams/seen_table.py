@@ -90,7 +90,7 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
         now = time.time()
         self[key] = msgspec.json.encode({WRITTEN_AT: int(now), **chunk})
         if self.expires:
-            self._written(chunk_partition(key)).append((now, key))
+            self.written.setdefault(chunk_partition(key), deque()).append((now, key))
         for at, identities in indexed:
             self.shard(at >> PARTITION_SHIFT).update(dict.fromkeys(identities, at))
 
@@ -114,12 +114,6 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
                 del self[key]
                 yield dropped
 
-    def _written(self, partition: int) -> deque[tuple[float, str]]:
-        chunks = self.written.get(partition)
-        if chunks is None:
-            chunks = self.written[partition] = deque()
-        return chunks
-
     def apply_changelog_batch(self, batch: Iterable[Any]) -> None:
         events = list(batch)
         super().apply_changelog_batch(events)
@@ -130,7 +124,7 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
                 chunk = msgspec.json.decode(event.message.value)
                 index_chunk(self.shards, key, chunk)
                 if self.expires:
-                    self._written(chunk_partition(key)).append((written_at(chunk, now), key))
+                    self.written.setdefault(chunk_partition(key), deque()).append((written_at(chunk, now), key))
 
     async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
         await super().on_recovery_completed(active_tps, standby_tps)

@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     # whichever is free, so the worker waits less when one of them is off the CPU (docs/performance.md,
     # ninth round).
     shipment_digest_processes: Annotated[int, Field(ge=0, le=8)] = 2
-    # How long a shipment's source+id is remembered to recognise a repeat (streams/seen.py); 0: for ever,
+    # How long a shipment's source+id is remembered to recognise a repeat (streams/seen_table.py); 0: for ever,
     # as the event contract says. The worker's memory grows with every shipment kept
     # (vendorwatch_dedup_index_identities): a window of days bounds it, and a repeat that comes later
     # than the window is counted again.
