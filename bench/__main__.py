@@ -25,6 +25,7 @@ from bench.kafka_io import end_offsets, produce
 from bench.latency import alert_latency, percentile
 from bench.limit import run_limit
 from bench.peer import run_peer
+from bench.settle import settle
 from bench.worker import recovery, throughput
 from schemas.registry import INPUT_TOPICS, TOPIC_DATA_SHARES
 from streams.admin import ensure_topics
@@ -91,6 +92,7 @@ async def run(plan: Plan, settings: Settings, workdir: Path) -> dict[str, Any]:
     ends = await end_offsets(settings, [TOPIC_DATA_SHARES])
     shipment_starts = {tp: o for tp, o in starts.items() if tp.topic == TOPIC_DATA_SHARES}
 
+    await _settled(figures, "limit")
     _say("limit")
     cpu = time.process_time()
     limit = await run_limit(settings, shipment_starts, ends)
@@ -98,11 +100,13 @@ async def run(plan: Plan, settings: Settings, workdir: Path) -> dict[str, Any]:
                 "limit_cpu_us_per_event": _per_event(time.process_time() - cpu, limit.events),
                 "limit_totals_match": limit.totals == expected_totals(shipment_records(shape))}
 
+    await _settled(figures, "peer")
     _say("peer (Quix Streams)")
     peer = await run_peer(settings, shipment_starts, plan.events)
     figures |= {"peer_rps": round(peer.rps), "peer_events": peer.events,
                 "peer_cpu_us_per_event": _per_event(peer.cpu_s, peer.events)}
 
+    await _settled(figures, "vendorwatch")
     _say("vendorwatch worker")
     worker = await throughput(settings, workdir / "throughput", starts, plan.events)
     figures |= {"vendorwatch_rps": round(worker.reflected.rps), "vendorwatch_events": worker.reflected.events,
@@ -112,6 +116,7 @@ async def run(plan: Plan, settings: Settings, workdir: Path) -> dict[str, Any]:
                 "vendorwatch_rss_bytes": worker.rss}
 
     rate = max(1.0, ALERT_RATE_SHARE * worker.reflected.rps)
+    await _settled(figures, "alert_latency")
     _say(f"alert latency, shipments at {rate:,.0f} events/s")
     latency = await alert_latency(settings, workdir / "latency", rate=rate, injections=plan.injections,
                                   spacing_s=plan.spacing_s, per_record=plan.per_record)
@@ -129,6 +134,7 @@ async def run(plan: Plan, settings: Settings, workdir: Path) -> dict[str, Any]:
         _say(f"the alert path's hops could not be read back: {latency.hops_error}")
 
     grid = replace(shape, vendors=plan.recovery_vendors, prefix=f"{prefix}-r")
+    await _settled(figures, "recovery")
     _say(f"recovery and memory, {plan.labs * plan.recovery_vendors:,} entries")
     recovered = await recovery(settings, workdir / "recovery", lambda: produce(settings, grid_records(grid)),
                                plan.labs * plan.recovery_vendors)
@@ -144,6 +150,15 @@ async def run(plan: Plan, settings: Settings, workdir: Path) -> dict[str, Any]:
                 "load_average_after": [round(x, 2) for x in os.getloadavg()],
                 "cpus": os.cpu_count(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     return report.with_ratios(figures)
+
+
+async def _settled(figures: dict[str, Any], phase: str) -> None:
+    """Each phase on a settled machine (``bench.settle``), and how long that took in the figures."""
+    settled = await settle()
+    figures[f"settle_{phase}_s"] = round(settled.seconds, 1)
+    if not settled.quiet:
+        _say(f"the machine did not settle before the {phase} phase ({settled.busy_share:.0%} of its CPUs busy): "
+             "measured as it is")
 
 
 def _per_event(seconds: float, events: int) -> float:
