@@ -155,7 +155,7 @@ async def run(plan: Plan, settings: Settings, workdir: Path) -> dict[str, Any]:
 async def _settled(figures: dict[str, Any], phase: str) -> None:
     """Each phase on a settled machine (``bench.settle``), and how long that took in the figures."""
     settled = await settle()
-    figures[f"settle_{phase}_s"] = round(settled.seconds, 1)
+    figures |= {f"settle_{phase}_s": round(settled.seconds, 1), f"settle_{phase}_quiet": settled.quiet}
     if not settled.quiet:
         _say(f"the machine did not settle before the {phase} phase ({settled.busy_share:.0%} of its CPUs busy): "
              "measured as it is")

@@ -1,9 +1,10 @@
 """Between measurements: what the last one left behind written out, and the machine's CPU quiet.
 
 Each phase leaves work behind it that the next would otherwise measure as its own: the kernel writes
-out the last phase's dirty pages (the broker's segments, RocksDB's files, a few hundred MB after the
-worker's throughput run) about 30 s after they were written, which is when the alert latency was being
-timed (docs/performance.md, thirteenth round). Every phase is settled alike, the limit's and the peer's too.
+out the last phase's dirty pages (the broker's segments, RocksDB's files, 100-175 MB after the worker's
+throughput run) about 30 s after they were written, when the next phase is running. The alert latency,
+timed right after the throughput run, had its p99 about halved once they were written out first
+(docs/performance.md, item 17). Every phase is settled alike, the limit's and the peer's too.
 """
 
 from __future__ import annotations

@@ -106,6 +106,8 @@ async def test_a_tiny_run_reports_every_figure_with_consistent_counts(broker_set
         assert all(results[f"alert_hop_{hop}_p50_ms"] >= 0 for hop in HOPS)
     assert results["recovery_entries"] == 300 and results["recovery_store"] == "rocksdb://"
     assert results["recovery_entries_per_s"] > 0 and results["recovery_cold_entries_per_s"] > 0
+    for phase in ("limit", "peer", "vendorwatch", "alert_latency", "recovery"):  # each began on a settled machine
+        assert results[f"settle_{phase}_s"] >= 0 and isinstance(results[f"settle_{phase}_quiet"], bool)
     report.write_json(results, tmp_path / "latest.json")
 
 
