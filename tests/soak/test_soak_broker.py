@@ -9,7 +9,8 @@ the loopback broker only. Each cycle publishes shipments at a fixed pace and one
 alert, then SIGKILLs one worker (alternately) and starts it again on its own data directory: a crash with
 no final commit, its partitions taken over, then given back. What must hold at the end: every vendor's
 totals exact (nothing lost, nothing counted twice), every takeover's alert delivered, every process alive.
-The workers' resident memory after each cycle is printed as a figure (``-s``), not asserted.
+Each process's resident memory (with its children, the digest processes: ``bench.worker.rss_bytes``)
+before each kill is printed as a figure (``-s``), not asserted.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ import os
 import secrets
 from collections import Counter
 from collections.abc import Iterable
-from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from bench.kafka_io import produce
 from bench.latency import takeover, world
+from bench.worker import rss_bytes
 from schemas.registry import TOPIC_DATA_SHARES
 from streams.admin import changelog_topic
 from streams.shipments import lab_totals
@@ -43,16 +44,6 @@ RECORDS_PER_S = 20  # x PER_RECORD shipments: 1,000 shipments/s
 VENDORS = 40
 
 pytestmark = [pytest.mark.soak, pytest.mark.broker, pytest.mark.timeout(int(CYCLES * CYCLE_S * 3) + 900)]
-
-
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` in MB (0 once it has gone)."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
-    return int(line.split()[1]) / 1024
 
 
 async def test_workers_killed_and_restarted_every_cycle_lose_and_double_nothing(broker_settings, tmp_path) -> None:
@@ -85,8 +76,8 @@ async def test_workers_killed_and_restarted_every_cycle_lose_and_double_nothing(
                     await asyncio.gather(*sends)
                     await asyncio.sleep(max(0.0, 1.0 - (asyncio.get_running_loop().time() - started)))
                 await produce(stack.settings, [takeover(f"soak{run}", cycle)])
-                print(f"soak cycle {cycle + 1}/{CYCLES}: {serial:,} shipments, RSS MB "
-                      + ", ".join(f"{name} {rss_mb(p.pid):.0f}" for name, p in sorted(stack.processes.items())))
+                rss = ", ".join(f"{name} {rss_bytes(p.pid) / 2**20:.0f}" for name, p in sorted(stack.processes.items()))
+                print(f"soak cycle {cycle + 1}/{CYCLES}: {serial:,} shipments, RSS MB {rss}")
                 _restart(stack, "worker" if cycle % 2 == 0 else "worker-b", second_port)
         finally:
             await producer.stop()
