@@ -89,8 +89,7 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
         (``claim_identities`` put the others in already)."""
         now = time.time()
         self[key] = msgspec.json.encode({WRITTEN_AT: int(now), **chunk})
-        if self.expires:
-            self.written.setdefault(chunk_partition(key), deque()).append((now, key))
+        self._note_written(key, now)
         for at, identities in indexed:
             self.shard(at >> PARTITION_SHIFT).update(dict.fromkeys(identities, at))
 
@@ -123,8 +122,12 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
                 key = self._to_key(event.key)
                 chunk = msgspec.json.decode(event.message.value)
                 index_chunk(self.shards, key, chunk)
-                if self.expires:
-                    self.written.setdefault(chunk_partition(key), deque()).append((written_at(chunk, now), key))
+                self._note_written(key, written_at(chunk, now))
+
+    def _note_written(self, key: str, at: float) -> None:
+        """Remember when the chunk under ``key`` was written, for ``expire``: only when chunks expire."""
+        if self.expires:
+            self.written.setdefault(chunk_partition(key), deque()).append((at, key))
 
     async def on_recovery_completed(self, active_tps: Any, standby_tps: Any) -> None:
         await super().on_recovery_completed(active_tps, standby_tps)
