@@ -18,9 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from schemas import registry as names
 from schemas.alert import Evidence
-from schemas.cloudevents import CloudEvent, encode_structured, new_event
+from schemas.cloudevents import CloudEvent
 from schemas.errors import InvalidEvent
 from schemas.events import (
     CompetitorsDeclared,
@@ -36,13 +35,14 @@ from streams.changes import expiring_between
 from streams.contracts import apply_contract_event
 from streams.current import as_current
 from streams.durability import durable
-from streams.evaluate import Trigger, count_open, evaluate_vendor
+from streams.evaluate import count_open
+from streams.evaluator import Evaluator
 from streams.graph import apply_statement
 from streams.intake import Intake
 from streams.lag import consumer_lag
 from streams.lane import Lane
 from streams.metrics import conflicted_exposure
-from streams.requests import WorldChange, change_of, coalesce, decode, encode_evidence, encode_request
+from streams.requests import WorldChange, change_of, decode, encode_evidence, encode_request
 from streams.shipment_batches import apply_shipment_batch
 from streams.state import (
     contracts_from_table,
@@ -54,8 +54,6 @@ from streams.world_requests import WorldRequests
 
 log = logging.getLogger(__name__)
 
-ALERT_SOURCE = "urn:vendorwatch:detector"
-CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
 GAUGE_REFRESH_S = 5.0
 EXPIRY_CHECK_S = 3600.0
 DEDUP_EXPIRY_MAX_TICK_S = 60.0
@@ -102,8 +100,9 @@ def register_agents(worker: Worker) -> None:
     app, topics, tables, metrics = worker.app, worker.topics, worker.tables, worker.metrics
     intake = Intake(worker)
     world_requests = WorldRequests(worker)
+    evaluator = Evaluator(worker, world_requests)
     # Re-evaluation requests and alerts leave through the express producer (no linger; streams/express.py).
-    evaluations_topic, alerts_topic = topics.evaluations.get_topic_name(), topics.alerts.get_topic_name()
+    evaluations_topic = topics.evaluations.get_topic_name()
 
     async def run_input(stream: Any, apply: Any) -> None:
         # A batch at a time: events published together (Meta's stake and its new senior official) are
@@ -129,11 +128,15 @@ def register_agents(worker: Worker) -> None:
             # alert published) while the write was still in flight; a crash losing the write then had the
             # next worker evaluate the vendor without it (an escalation undone, then redone on replay).
             await durable(worker.pending)
+            sent = []
             for vendor_id, causes in sorted(reached.items()):
-                worker.pending.track(await worker.express.send(
-                    evaluations_topic, vendor_id.encode(), encode_request(vendor_id, causes)))
+                request = encode_request(vendor_id, causes)
+                worker.pending.track(await worker.express.send(evaluations_topic, vendor_id.encode(), request))
+                sent.append((world_requests.partition_of(vendor_id), request))
             if changes:
-                await world_requests.send(changes)
+                sent += await world_requests.send(changes)
+            # What this worker owns it evaluates now, a Kafka hop sooner (streams/evaluator.py).
+            await evaluator.early(sent)
             # Remember source+id only once the batch's table writes and requests are all on the broker.
             # The producer sends to many partitions at once, so without this a crash could leave a "seen"
             # mark durable and the contract it guards lost: the replayed event would then be skipped.
@@ -232,45 +235,14 @@ def register_agents(worker: Worker) -> None:
     app.task(data_shares)
 
     @app.agent(topics.evaluations, name="evaluator")
-    async def evaluator(stream: Any) -> None:
+    async def evaluator_agent(stream: Any) -> None:
         # Requests a moment apart are evaluated once per vendor. The tables written here use the
         # partitioner (not the batch's last event) to pick changelog partitions, so batching is safe.
         async for events in take_batches(stream, EVALUATION_BATCH, EVALUATION_WINDOW_S):
-            requests = decode(e.message.value for e in events)
-            await world_requests.read(requests)
-            triggers = coalesce(requests, datetime.now(UTC).date(), world_requests.reach())
-            for vendor_id, trigger in triggers.items():
-                await evaluate(vendor_id, trigger)
+            await evaluator.requests(decode(e.message.value for e in events))
             # The alert state and exposure updates on the broker before the requests are acknowledged:
             # otherwise a crash could keep the request committed and lose the state that records the alert.
             await durable(worker.pending)
-
-    async def evaluate(vendor_id: str, trigger: Trigger) -> None:
-        world = worker.cache.world()
-        previous = states_from_table(tables.alert_state.get(vendor_id))
-        result = evaluate_vendor(vendor_id, contracts_from_table(tables.contracts.get(vendor_id)), world,
-                                 previous, trigger, worker.policy)
-        metrics.evaluations.inc()
-        acks = []
-        for alert in result.alerts:
-            cloud_event = new_event(
-                id=f"{alert.alert_id}.{alert.sequence}", source=ALERT_SOURCE, type=names.ALERT, data=alert,
-                time=trigger.at, subject=f"{alert.lab_id}/{alert.vendor_id}/{alert.competitor_id}",
-            )
-            acks.append(worker.pending.track(await worker.express.send(
-                alerts_topic, alert.lab_id.encode(), encode_structured(cloud_event), CONTENT_TYPE)))
-            metrics.alert_transitions.labels(alert.transition.value, alert.severity.value).inc()
-            log.info("alert %s %s: %s", alert.transition.value, alert.severity.value, alert.summary)
-        # The alerts must be on the broker before the state that says they were sent: otherwise a crash in
-        # between could leave the new state recovered and the transition never published. The other way
-        # round, a crash re-emits the same transition with the same ids, which receivers drop.
-        await asyncio.gather(*acks)
-        if result.states != previous:
-            tables.alert_state[vendor_id] = {k: s.to_json() for k, s in result.states.items()}
-        for lab_id, view in result.exposures.items():
-            update = {"lab_id": lab_id, "vendor_id": vendor_id, "entry": dump(view) if view else None}
-            worker.pending.track(await topics.exposure_updates.send(key=lab_id.encode(),
-                                                                    value=json.dumps(update).encode()))
 
     async def refresh_gauges() -> None:
         # Recounted from the table rather than tracked per transition, so the gauge is right after a

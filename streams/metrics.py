@@ -39,6 +39,7 @@ class WorkerMetrics:
     events_duplicate: Counter
     processing_seconds: Histogram
     evaluations: Counter
+    early_evaluations: Counter
     alert_transitions: Counter
     open_alerts: Gauge
     recovering: Gauge
@@ -82,6 +83,10 @@ def build_worker_metrics(registry: CollectorRegistry, input_topics: Iterable[str
             buckets=LATENCY_BUCKETS, registry=registry),
         evaluations=Counter(
             "vendorwatch_vendor_evaluations_total", "Vendor re-evaluations run.", registry=registry),
+        early_evaluations=Counter(
+            "vendorwatch_early_evaluation_requests_total",
+            "Re-evaluation requests the sending input agent evaluated at once (this worker owns their partition).",
+            registry=registry),
         alert_transitions=Counter(
             "vendorwatch_alert_transitions_total", "Alert lifecycle transitions emitted.", ["transition", "severity"],
             registry=registry),

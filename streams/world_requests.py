@@ -41,15 +41,19 @@ class WorldRequests:
         self._ownership_reach: dict[ChangeKey, set[str]] = {}
         self._reach_version = -1
 
-    async def send(self, changes: list[WorldChange]) -> None:
-        """To every partition; call once the batch's writes are acknowledged, so the offsets are on the broker."""
+    async def send(self, changes: list[WorldChange]) -> list[tuple[int, bytes]]:
+        """To every partition; call once the batch's writes are acknowledged, so the offsets are on the broker.
+        Returns each request sent, with its partition."""
         written = self._written()
         express = self._worker.express
+        sent = []
         for partition in await express.partitions(self._topic):
             for first in range(0, len(changes), CHANGES_PER_REQUEST):
                 request = encode_world_request(changes[first:first + CHANGES_PER_REQUEST], partition, written,
                                                self._worker.instance)
                 self._worker.pending.track(await express.send(self._topic, b"", request, partition=partition))
+                sent.append((partition, request))
+        return sent
 
     async def read(self, requests: list[Request]) -> None:
         """Return once this worker's copy has read the other workers' writes ``requests`` name. A copy that
@@ -87,7 +91,7 @@ class WorldRequests:
             reached = self._ownership_reach if change.table == OWNERSHIP else in_batch
             if key not in reached:
                 reached[key] = reached_by(change, world.orgs, world.graph, contracted)
-            return {vendor_id for vendor_id in reached[key] if self._partition_of(vendor_id) == partition}
+            return {vendor_id for vendor_id in reached[key] if self.partition_of(vendor_id) == partition}
 
         return reach
 
@@ -102,7 +106,8 @@ class WorldRequests:
                 written[name] = offset
         return written
 
-    def _partition_of(self, vendor_id: str) -> int:
+    def partition_of(self, vendor_id: str) -> int:
+        """The evaluations partition of ``vendor_id``'s requests (the producer's partitioner, as Faust's)."""
         partition = self._partitions.get(vendor_id)
         if partition is None:
             producer: Any = self._worker.app.producer

@@ -1,0 +1,97 @@
+"""Evaluating vendors: the evaluator agent's step, and the input agents' early evaluation.
+
+An input agent that changed a table asks for re-evaluation through the evaluations topic, keyed by vendor
+(``streams.requests``). When this worker owns the partition a request goes to, the input agent also
+evaluates it at once, before the request comes back round through Kafka: the alert leaves a hop sooner.
+The request is still sent and evaluated when it arrives; it is what guarantees the evaluation if the
+partition moves to another worker in between, and evaluating a vendor again with nothing new changes
+nothing (``alerts.lifecycle.step`` gives no transition for an unchanged assessment).
+
+Evaluations read a vendor's alert state, wait for the alerts' acknowledgements, then write the state: two
+tasks evaluating the same vendor at once would both open the alert. One lock serialises them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from schemas import registry as names
+from schemas.cloudevents import encode_structured, new_event
+from streams.app import Worker
+from streams.evaluate import Trigger, evaluate_vendor
+from streams.requests import Request, coalesce
+from streams.state import contracts_from_table, dump, states_from_table
+from streams.world_requests import WorldRequests
+
+log = logging.getLogger(__name__)
+
+ALERT_SOURCE = "urn:vendorwatch:detector"
+CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
+
+
+def evaluable_here(sent: Iterable[tuple[int, bytes]], topic: str, actives: Iterable[Any], moving: bool) -> list[bytes]:
+    """The requests of ``sent`` (partition, request) that this worker evaluates itself: those of the
+    evaluations partitions among its active assignment (``actives``, topic-partitions), and none while
+    partitions move or its tables recover (the state it would read may be incomplete, or about to be
+    another worker's)."""
+    if moving:
+        return []
+    owned = {tp.partition for tp in actives if tp.topic == topic}
+    return [request for partition, request in sent if partition in owned]
+
+
+class Evaluator:
+    def __init__(self, worker: Worker, world_requests: WorldRequests) -> None:
+        self._worker = worker
+        self._world_requests = world_requests
+        self._alerts_topic: str = worker.topics.alerts.get_topic_name()
+        self._topic: str = worker.topics.evaluations.get_topic_name()
+        self._lock = asyncio.Lock()
+
+    async def early(self, sent: Iterable[tuple[int, bytes]]) -> None:
+        """Evaluate the requests just sent that this worker owns, without waiting for them to come back."""
+        app: Any = self._worker.app
+        moving = bool(app.rebalancing or getattr(app, "in_recovery", False))
+        if requests := evaluable_here(sent, self._topic, app.assignor.assigned_actives(), moving):
+            self._worker.metrics.early_evaluations.inc(len(requests))
+            await self.requests([json.loads(raw) for raw in requests])
+
+    async def requests(self, requests: list[Request]) -> None:
+        """Evaluate a batch of requests, once per vendor. The caller awaits its writes before acknowledging."""
+        await self._world_requests.read(requests)
+        triggers = coalesce(requests, datetime.now(UTC).date(), self._world_requests.reach())
+        for vendor_id, trigger in triggers.items():
+            async with self._lock:
+                await self._vendor(vendor_id, trigger)
+
+    async def _vendor(self, vendor_id: str, trigger: Trigger) -> None:
+        worker, tables = self._worker, self._worker.tables
+        previous = states_from_table(tables.alert_state.get(vendor_id))
+        result = evaluate_vendor(vendor_id, contracts_from_table(tables.contracts.get(vendor_id)),
+                                 worker.cache.world(), previous, trigger, worker.policy)
+        worker.metrics.evaluations.inc()
+        acks = []
+        for alert in result.alerts:
+            cloud_event = new_event(
+                id=f"{alert.alert_id}.{alert.sequence}", source=ALERT_SOURCE, type=names.ALERT, data=alert,
+                time=trigger.at, subject=f"{alert.lab_id}/{alert.vendor_id}/{alert.competitor_id}",
+            )
+            acks.append(worker.pending.track(await worker.express.send(
+                self._alerts_topic, alert.lab_id.encode(), encode_structured(cloud_event), CONTENT_TYPE)))
+            worker.metrics.alert_transitions.labels(alert.transition.value, alert.severity.value).inc()
+            log.info("alert %s %s: %s", alert.transition.value, alert.severity.value, alert.summary)
+        # The alerts must be on the broker before the state that says they were sent: otherwise a crash in
+        # between could leave the new state recovered and the transition never published. The other way
+        # round, a crash re-emits the same transition with the same ids, which receivers drop.
+        await asyncio.gather(*acks)
+        if result.states != previous:
+            tables.alert_state[vendor_id] = {k: s.to_json() for k, s in result.states.items()}
+        for lab_id, view in result.exposures.items():
+            update = {"lab_id": lab_id, "vendor_id": vendor_id, "entry": dump(view) if view else None}
+            worker.pending.track(await worker.topics.exposure_updates.send(
+                key=lab_id.encode(), value=json.dumps(update).encode()))
