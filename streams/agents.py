@@ -42,7 +42,7 @@ from streams.intake import Intake
 from streams.lag import consumer_lag
 from streams.lane import Lane
 from streams.metrics import conflicted_exposure
-from streams.requests import WorldChange, change_of, decode, encode_evidence, encode_request
+from streams.requests import WorldChange, change_of, encode_evidence, encode_request
 from streams.shipment_batches import apply_shipment_batch
 from streams.state import (
     contracts_from_table,
@@ -239,7 +239,8 @@ def register_agents(worker: Worker) -> None:
         # Requests a moment apart are evaluated once per vendor. The tables written here use the
         # partitioner (not the batch's last event) to pick changelog partitions, so batching is safe.
         async for events in take_batches(stream, EVALUATION_BATCH, EVALUATION_WINDOW_S):
-            await evaluator.requests(decode(e.message.value for e in events))
+            if requests := evaluator.arrived(events):
+                await evaluator.requests(requests)
             # The alert state and exposure updates on the broker before the requests are acknowledged:
             # otherwise a crash could keep the request committed and lose the state that records the alert.
             await durable(worker.pending)

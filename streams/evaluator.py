@@ -3,9 +3,12 @@
 An input agent that changed a table asks for re-evaluation through the evaluations topic, keyed by vendor
 (``streams.requests``). When this worker owns the partition a request goes to, the input agent also
 evaluates it at once, before the request comes back round through Kafka: the alert leaves a hop sooner.
-The request is still sent and evaluated when it arrives; it is what guarantees the evaluation if the
-partition moves to another worker in between, and evaluating a vendor again with nothing new changes
-nothing (``alerts.lifecycle.step`` gives no transition for an unchanged assessment).
+The request is still sent: it is what guarantees the evaluation if the partition moves to another worker
+in between. When it arrives at the worker that evaluated it early, in the same consumer generation, the
+evaluator skips it (``EarlyLedger``); anywhere else it is evaluated, and evaluating a vendor again with
+nothing new changes nothing (``alerts.lifecycle.step`` gives no transition for an unchanged assessment).
+Skipping is safe under a crash: the input event that caused the request is acknowledged only once the
+early evaluation's writes are on the broker, so a crash before that replays the event and its requests.
 
 Evaluations read a vendor's alert state, wait for the alerts' acknowledgements, then write the state: two
 tasks evaluating the same vendor at once would both open the alert. One lock serialises them.
@@ -24,7 +27,7 @@ from schemas import registry as names
 from schemas.cloudevents import encode_structured, new_event
 from streams.app import Worker
 from streams.evaluate import Trigger, evaluate_vendor
-from streams.requests import Request, coalesce
+from streams.requests import Request, coalesce, decode
 from streams.state import contracts_from_table, dump, states_from_table
 from streams.world_requests import WorldRequests
 
@@ -34,7 +37,8 @@ ALERT_SOURCE = "urn:vendorwatch:detector"
 CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
 
 
-def evaluable_here(sent: Iterable[tuple[int, bytes]], topic: str, actives: Iterable[Any], moving: bool) -> list[bytes]:
+def evaluable_here(sent: Iterable[tuple[int, bytes]], topic: str, actives: Iterable[Any],
+                   moving: bool) -> list[tuple[int, bytes]]:
     """The requests of ``sent`` (partition, request) that this worker evaluates itself: those of the
     evaluations partitions among its active assignment (``actives``, topic-partitions), and none while
     partitions move or its tables recover (the state it would read may be incomplete, or about to be
@@ -42,7 +46,36 @@ def evaluable_here(sent: Iterable[tuple[int, bytes]], topic: str, actives: Itera
     if moving:
         return []
     owned = {tp.partition for tp in actives if tp.topic == topic}
-    return [request for partition, request in sent if partition in owned]
+    return [(partition, request) for partition, request in sent if partition in owned]
+
+
+EARLY_LEDGER_SIZE = 10_000
+"""Requests evaluated early and not yet seen arriving; past this the oldest are forgotten (and evaluated
+again when they arrive). Only requests whose partition moves away before they arrive are never seen."""
+
+
+class EarlyLedger:
+    """The requests this worker evaluated early, to skip when they arrive (pure bookkeeping, bounded)."""
+
+    def __init__(self, size: int = EARLY_LEDGER_SIZE) -> None:
+        self._size = size
+        self._noted: dict[tuple[int, bytes], int] = {}  # (partition, request) -> consumer generation
+
+    def note(self, partition: int, request: bytes, generation: int) -> None:
+        self._noted.pop((partition, request), None)
+        self._noted[(partition, request)] = generation
+        while len(self._noted) > self._size:
+            del self._noted[next(iter(self._noted))]
+
+    def claim(self, partition: int, request: bytes, generation: int) -> bool:
+        """Whether the request arriving now was evaluated early in this generation (then forgotten)."""
+        return self._noted.pop((partition, request), None) == generation
+
+    def forget(self, partition: int, request: bytes) -> None:
+        self._noted.pop((partition, request), None)
+
+    def __len__(self) -> int:
+        return len(self._noted)
 
 
 class Evaluator:
@@ -52,6 +85,7 @@ class Evaluator:
         self._alerts_topic: str = worker.topics.alerts.get_topic_name()
         self._topic: str = worker.topics.evaluations.get_topic_name()
         self._lock = asyncio.Lock()
+        self._ledger = EarlyLedger()
 
     async def early(self, sent: Iterable[tuple[int, bytes]]) -> None:
         """Evaluate the requests just sent that this worker owns, without waiting for them to come back."""
@@ -59,7 +93,22 @@ class Evaluator:
         moving = bool(app.rebalancing or getattr(app, "in_recovery", False))
         if requests := evaluable_here(sent, self._topic, app.assignor.assigned_actives(), moving):
             self._worker.metrics.early_evaluations.inc(len(requests))
-            await self.requests([json.loads(raw) for raw in requests])
+            # Noted before evaluating: a request that arrives meanwhile waits for the lock, not twice the work.
+            for partition, request in requests:
+                self._ledger.note(partition, request, app.consumer_generation_id)
+            try:
+                await self.requests(decode(request for _, request in requests))
+            except Exception:  # an evaluation's bug must not cost the input agent its batch: the evaluator retries
+                log.exception("early evaluation failed; the evaluator evaluates these requests when they arrive")
+                for partition, request in requests:
+                    self._ledger.forget(partition, request)
+
+    def arrived(self, events: Iterable[Any]) -> list[Request]:
+        """The requests of ``events`` (from the evaluations topic) still to evaluate: those this worker did
+        not evaluate early in the current consumer generation."""
+        generation = self._worker.app.consumer_generation_id
+        return decode(e.message.value for e in events
+                      if not self._ledger.claim(e.message.partition, e.message.value, generation))
 
     async def requests(self, requests: list[Request]) -> None:
         """Evaluate a batch of requests, once per vendor. The caller awaits its writes before acknowledging."""

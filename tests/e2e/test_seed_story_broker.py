@@ -78,8 +78,8 @@ async def test_seed_story(broker_settings, tmp_path):
         assert holders == {"meta"}, "Accel and Index are not competitors of anyone and raise nothing"
         await wait_for_metric(stack, 'vendorwatch_open_alerts{severity="high"} 3.0')
         await wait_for_metric(stack, 'vendorwatch_open_alerts{severity="critical"} 1.0')
-        # The worker evaluated Scale AI as soon as it applied the stake (it owns every partition), and again
-        # when the request came back through Kafka: the second evaluation opened nothing twice.
+        # The worker evaluated Scale AI as soon as it applied the stake (it owns every partition), and its
+        # evaluator skipped the request when it came back through Kafka: each alert opened once.
         text = await stack.metrics()
         assert 'vendorwatch_alert_transitions_total{severity="high",transition="opened"} 3.0' in text
         assert 'vendorwatch_alert_transitions_total{severity="critical",transition="opened"} 1.0' in text
