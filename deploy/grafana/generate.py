@@ -80,7 +80,12 @@ def ops_overview() -> Dashboard:
         .with_panel(series("Event processing time (p95)", "s",
                            query("vendorwatch:event_processing_seconds:p95_1m", "{{topic}}")))
         .with_panel(series("Vendor evaluations per second", "ops",
-                           query(f"sum(rate(vendorwatch_vendor_evaluations_total{rate}))", "evaluations")))
+                           query(f"sum(rate(vendorwatch_vendor_evaluations_total{rate}))", "evaluations"),
+                           query(f"sum(rate(vendorwatch_early_evaluation_requests_total{rate}))",
+                                 "requests evaluated early", ref="B"),
+                           description="Evaluations run, and the re-evaluation requests an input agent "
+                                       "evaluated at once because its worker owns their partition (the "
+                                       "evaluator then skips them): an alert a Kafka hop sooner."))
         .with_panel(series("Duplicates skipped per second", "ops",
                            query(f"sum by (topic) (rate(vendorwatch_events_duplicate_total{rate}))", "{{topic}}")))
         .with_panel(series("Shipment lane: records waiting and batch size (p50)", "short",
