@@ -1,8 +1,9 @@
 """Agents: glue between topics, tables and the pure functions in ``streams`` and ``alerts``.
 
-Input agents apply an event to their table and ask for the affected vendors to be re-evaluated; the
-evaluator (the only writer of alert state) turns a vendor's new situation into alert transitions and
-exposure-view updates. Re-evaluation requests travel through a topic keyed by vendor, so each vendor is
+Input agents apply an event to their table and ask for the affected vendors to be re-evaluated (and
+evaluate at once the requests of partitions this worker owns); the evaluator (``streams.evaluator``, the
+only writer of alert state) turns a vendor's new situation into alert transitions and exposure-view
+updates. Re-evaluation requests travel through a topic keyed by vendor, so each vendor is
 evaluated on the worker that owns its contracts and alert state, whichever worker saw the change. A change
 to the global tables asks every partition's evaluator, which works out the vendors it reaches there
 (``streams.requests`` says why).
@@ -239,7 +240,7 @@ def register_agents(worker: Worker) -> None:
         # Requests a moment apart are evaluated once per vendor. The tables written here use the
         # partitioner (not the batch's last event) to pick changelog partitions, so batching is safe.
         async for events in take_batches(stream, EVALUATION_BATCH, EVALUATION_WINDOW_S):
-            if requests := evaluator.arrived(events):
+            if requests := await evaluator.arrived(events):
                 await evaluator.requests(requests)
             # The alert state and exposure updates on the broker before the requests are acknowledged:
             # otherwise a crash could keep the request committed and lose the state that records the alert.

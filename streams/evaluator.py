@@ -53,29 +53,45 @@ EARLY_LEDGER_SIZE = 10_000
 """Requests evaluated early and not yet seen arriving; past this the oldest are forgotten (and evaluated
 again when they arrive). Only requests whose partition moves away before they arrive are never seen."""
 
+Outcome = asyncio.Future[bool]
+"""An early evaluation's end: ``True`` once its writes are sent, ``False`` if it failed."""
+
 
 class EarlyLedger:
-    """The requests this worker evaluated early, to skip when they arrive (pure bookkeeping, bounded)."""
+    """The requests this worker evaluated early, to skip when they arrive (bookkeeping only, bounded)."""
 
     def __init__(self, size: int = EARLY_LEDGER_SIZE) -> None:
         self._size = size
-        self._noted: dict[tuple[int, bytes], int] = {}  # (partition, request) -> consumer generation
+        self._noted: dict[tuple[int, bytes], tuple[int, Outcome]] = {}  # (partition, request) -> generation
 
-    def note(self, partition: int, request: bytes, generation: int) -> None:
+    def note(self, partition: int, request: bytes, generation: int, outcome: Outcome) -> None:
         self._noted.pop((partition, request), None)
-        self._noted[(partition, request)] = generation
+        self._noted[(partition, request)] = (generation, outcome)
         while len(self._noted) > self._size:
             del self._noted[next(iter(self._noted))]
 
-    def claim(self, partition: int, request: bytes, generation: int) -> bool:
-        """Whether the request arriving now was evaluated early in this generation (then forgotten)."""
-        return self._noted.pop((partition, request), None) == generation
-
-    def forget(self, partition: int, request: bytes) -> None:
-        self._noted.pop((partition, request), None)
+    def claim(self, partition: int, request: bytes, generation: int) -> Outcome | None:
+        """The outcome of the early evaluation of the request arriving now, if there was one in this
+        generation (then forgotten: a second copy is evaluated)."""
+        generation_and_outcome = self._noted.pop((partition, request), None)
+        if generation_and_outcome is None or generation_and_outcome[0] != generation:
+            return None
+        return generation_and_outcome[1]
 
     def __len__(self) -> int:
         return len(self._noted)
+
+
+async def still_to_evaluate(arrived: Iterable[tuple[int, bytes]], ledger: EarlyLedger,
+                            generation: int) -> list[bytes]:
+    """The requests of ``arrived`` (partition, request) not evaluated early in ``generation``; a request
+    whose early evaluation is still running waits for its end, and is kept if that evaluation failed."""
+    left = []
+    for partition, request in arrived:
+        outcome = ledger.claim(partition, request, generation)
+        if outcome is None or not await outcome:
+            left.append(request)
+    return left
 
 
 class Evaluator:
@@ -91,24 +107,28 @@ class Evaluator:
         """Evaluate the requests just sent that this worker owns, without waiting for them to come back."""
         app: Any = self._worker.app
         moving = bool(app.rebalancing or getattr(app, "in_recovery", False))
-        if requests := evaluable_here(sent, self._topic, app.assignor.assigned_actives(), moving):
-            self._worker.metrics.early_evaluations.inc(len(requests))
-            # Noted before evaluating: a request that arrives meanwhile waits for the lock, not twice the work.
-            for partition, request in requests:
-                self._ledger.note(partition, request, app.consumer_generation_id)
-            try:
-                await self.requests(decode(request for _, request in requests))
-            except Exception:  # an evaluation's bug must not cost the input agent its batch: the evaluator retries
-                log.exception("early evaluation failed; the evaluator evaluates these requests when they arrive")
-                for partition, request in requests:
-                    self._ledger.forget(partition, request)
+        if not (requests := evaluable_here(sent, self._topic, app.assignor.assigned_actives(), moving)):
+            return
+        self._worker.metrics.early_evaluations.inc(len(requests))
+        # Noted before evaluating: a copy that arrives meanwhile waits for this outcome instead of being
+        # evaluated twice at once.
+        outcome: Outcome = asyncio.get_running_loop().create_future()
+        for partition, request in requests:
+            self._ledger.note(partition, request, app.consumer_generation_id, outcome)
+        evaluated = False
+        try:
+            await self.requests(decode(request for _, request in requests))
+            evaluated = True
+        except Exception:  # an evaluation's bug must not cost the input agent its batch: the evaluator retries
+            log.exception("early evaluation failed; the evaluator evaluates these requests when they arrive")
+        finally:
+            outcome.set_result(evaluated)  # cancelled (the worker stopping) counts as failed
 
-    def arrived(self, events: Iterable[Any]) -> list[Request]:
-        """The requests of ``events`` (from the evaluations topic) still to evaluate: those this worker did
-        not evaluate early in the current consumer generation."""
-        generation = self._worker.app.consumer_generation_id
-        return decode(e.message.value for e in events
-                      if not self._ledger.claim(e.message.partition, e.message.value, generation))
+    async def arrived(self, events: Iterable[Any]) -> list[Request]:
+        """The requests of ``events`` (from the evaluations topic) still to evaluate: all but those this
+        worker evaluated early in the current consumer generation (once that evaluation has ended well)."""
+        arrived = [(e.message.partition, e.message.value) for e in events]
+        return decode(await still_to_evaluate(arrived, self._ledger, self._worker.app.consumer_generation_id))
 
     async def requests(self, requests: list[Request]) -> None:
         """Evaluate a batch of requests, once per vendor. The caller awaits its writes before acknowledging."""

@@ -3,9 +3,11 @@ skips (``streams.evaluator``)."""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiokafka import TopicPartition
 
-from streams.evaluator import EarlyLedger, evaluable_here
+from streams.evaluator import EarlyLedger, evaluable_here, still_to_evaluate
 
 TOPIC = "vendorwatch.internal.evaluations"
 SENT = [(0, b"scale-ai"), (1, b"surge"), (2, b"mercor"), (1, b"world-1")]
@@ -31,42 +33,60 @@ def test_nothing_sent_nothing_evaluated() -> None:
     assert evaluable_here([], TOPIC, {TopicPartition(TOPIC, 0)}, moving=False) == []
 
 
-def test_a_request_evaluated_early_is_skipped_once_when_it_arrives() -> None:
+def ended(well: bool = True) -> asyncio.Future[bool]:
+    outcome: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    outcome.set_result(well)
+    return outcome
+
+
+async def test_a_request_evaluated_early_is_claimed_once_when_it_arrives() -> None:
     ledger = EarlyLedger()
-    ledger.note(1, b"surge", generation=4)
-    assert ledger.claim(1, b"surge", generation=4)
-    assert not ledger.claim(1, b"surge", generation=4), "a second copy (a replay) is evaluated"
+    outcome = ended()
+    ledger.note(1, b"surge", 4, outcome)
+    assert ledger.claim(1, b"surge", generation=4) is outcome
+    assert ledger.claim(1, b"surge", generation=4) is None, "a second copy (a replay) is evaluated"
     assert len(ledger) == 0
 
 
-def test_requests_not_evaluated_early_here_are_evaluated() -> None:
+async def test_requests_not_evaluated_early_here_are_evaluated() -> None:
     ledger = EarlyLedger()
-    ledger.note(1, b"surge", generation=4)
-    assert not ledger.claim(2, b"surge", generation=4), "another partition"
-    assert not ledger.claim(1, b"mercor", generation=4), "another request"
-    assert ledger.claim(1, b"surge", generation=4)
+    ledger.note(1, b"surge", 4, ended())
+    assert ledger.claim(2, b"surge", generation=4) is None, "another partition"
+    assert ledger.claim(1, b"mercor", generation=4) is None, "another request"
+    assert ledger.claim(1, b"surge", generation=4) is not None
 
 
-def test_after_a_rebalance_an_early_evaluation_no_longer_counts() -> None:
+async def test_after_a_rebalance_an_early_evaluation_no_longer_counts() -> None:
     # The partition may have been another worker's in between, and its state recovered from there.
     ledger = EarlyLedger()
-    ledger.note(1, b"surge", generation=4)
-    assert not ledger.claim(1, b"surge", generation=5)
+    ledger.note(1, b"surge", 4, ended())
+    assert ledger.claim(1, b"surge", generation=5) is None
     assert len(ledger) == 0
 
 
-def test_the_ledger_forgets_its_oldest_past_its_size() -> None:
+async def test_the_ledger_forgets_its_oldest_past_its_size() -> None:
     ledger = EarlyLedger(size=2)
     for request in (b"a", b"b", b"c"):
-        ledger.note(0, request, generation=1)
+        ledger.note(0, request, 1, ended())
     assert len(ledger) == 2
-    assert not ledger.claim(0, b"a", generation=1), "forgotten: evaluated again, which changes nothing"
-    assert ledger.claim(0, b"b", generation=1) and ledger.claim(0, b"c", generation=1)
+    assert ledger.claim(0, b"a", generation=1) is None, "forgotten: evaluated again, which changes nothing"
+    assert ledger.claim(0, b"b", generation=1) is not None and ledger.claim(0, b"c", generation=1) is not None
 
 
-def test_a_forgotten_request_is_evaluated_when_it_arrives() -> None:
-    # The early evaluation failed: the evaluator takes the request as if it had not been tried.
+async def test_the_evaluator_takes_what_was_not_evaluated_early_or_failed_there() -> None:
     ledger = EarlyLedger()
-    ledger.note(1, b"surge", generation=4)
-    ledger.forget(1, b"surge")
-    assert not ledger.claim(1, b"surge", generation=4)
+    ledger.note(0, b"scale-ai", 7, ended(well=True))
+    ledger.note(1, b"surge", 7, ended(well=False))
+    arrived = [(0, b"scale-ai"), (1, b"surge"), (2, b"mercor")]
+    assert await still_to_evaluate(arrived, ledger, generation=7) == [b"surge", b"mercor"]
+
+
+async def test_a_request_arriving_while_its_early_evaluation_runs_waits_for_its_end() -> None:
+    ledger = EarlyLedger()
+    running: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+    ledger.note(0, b"scale-ai", 7, running)
+    waiting = asyncio.ensure_future(still_to_evaluate([(0, b"scale-ai")], ledger, generation=7))
+    await asyncio.sleep(0)
+    assert not waiting.done(), "not evaluated a second time alongside the first"
+    running.set_result(False)  # the early evaluation failed: the evaluator takes the request
+    assert await waiting == [b"scale-ai"]
