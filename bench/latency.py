@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import math
+import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from aiokafka.errors import KafkaError
 
 from alerts.follow import read_topic
 from alerts.store import read_deliveries
+from bench.cleanup import delete_topics_of
 from bench.dataset import Record, Shape, envelope, make_record, shipment_records
 from bench.hops import Marks, hop_samples
 from bench.kafka_io import produce
@@ -99,8 +101,9 @@ async def alert_latency(base: Settings, workdir: Path, *, rate: float, injection
     secret = new_secret()
     sink = TimedSink(secret)
     url = await sink.start()
+    app_id = f"bench-latency-{int(time.time())}-{secrets.token_hex(3)}"
     try:
-        async with running_stack(base, workdir, url, secret) as stack:
+        async with running_stack(base, workdir, url, secret, app_id=app_id) as stack:
             settings = stack.settings
             await produce(settings, world(prefix, injections))
             await stack.wait_quiet(timeout=180)
@@ -118,6 +121,7 @@ async def alert_latency(base: Settings, workdir: Path, *, rate: float, injection
             marks, hops_error = await _marks(settings.model_copy(update={"dispatcher_group": stack.dispatcher_group}))
     finally:
         await sink.stop()
+        await delete_topics_of(base, app_id)  # the stack has stopped: its topics and its dispatcher's
     samples = [(sink.arrived[i] - t) * 1000 for i, t in published.items() if i in sink.arrived]
     hops = hop_samples(published, sink.arrived, marks) if marks is not None else {}
     return Latency(sorted(samples), rate, len(published) - len(samples), hops, hops_error)

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.cleanup import delete_topics_of
 from bench.kafka_io import Offsets, commit_positions
 from schemas.registry import TOPIC_DATA_SHARES
 from vendorwatch.settings import Settings
@@ -63,6 +64,8 @@ async def run_peer(settings: Settings, starts: Offsets, events: int) -> PeerRun:
             process.kill()
             await process.wait()
             raise
+        finally:
+            await delete_topics_of(settings, group)
     if process.returncode != 0:
         raise RuntimeError(f"the Quix Streams peer failed ({process.returncode}): {err.decode()[-2000:]}")
     result = json.loads(out.decode().strip().splitlines()[-1])

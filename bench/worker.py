@@ -21,6 +21,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
 
+from bench.cleanup import delete_topics_of
 from bench.kafka_io import Offsets, commit_positions
 from streams.admin import changelog_topic, ensure_topics, start_group_at_end, topic_partitions
 from streams.shipments import lab_totals
@@ -166,6 +167,7 @@ async def throughput(base: Settings, workdir: Path, input_starts: Offsets, event
         return Throughput(reflected, reflected.cpu_s, rss_bytes(stack.processes["worker"].pid))
     finally:
         stack.stop()
+        await delete_topics_of(stack.settings, stack.app_id)
 
 
 @dataclass(frozen=True)
@@ -218,6 +220,7 @@ async def recovery(base: Settings, workdir: Path, load: Callable[[], Awaitable[i
                         rss_recovered, reflected)
     finally:
         stack.stop()
+        await delete_topics_of(stack.settings, stack.app_id)
 
 
 async def _start(stack: Stack) -> float:

@@ -5,18 +5,35 @@ No figure is asserted: the benchmark reports figures, these tests check what it 
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import replace
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from bench import report
 from bench.__main__ import QUICK, parse, run
+from bench.cleanup import topics_of
 from bench.dataset import Shape, background_records, expected_totals, grid_records, shipment_records
 from bench.hops import HOPS
 from bench.latency import percentile
 from schemas import registry as names
 from schemas.batch import BATCH_CONTENT_TYPE
+from streams.admin import ensure_topics
+from vendorwatch.brokers import client_options
+
+OWN_TOPICS = ("bench-", "changelog__bench-")
+
+
+async def topic_names(settings) -> set[str]:
+    admin = AIOKafkaAdminClient(**client_options(settings))
+    await admin.start()
+    try:
+        return set(await admin.list_topics())
+    finally:
+        await admin.close()
+
 
 SHAPE = Shape(events=1050, labs=3, vendors=20, per_record=100, seed=7, prefix="t")
 
@@ -94,7 +111,14 @@ def test_quick_and_overrides():
 @pytest.mark.timeout(900)
 async def test_a_tiny_run_reports_every_figure_with_consistent_counts(broker_settings, tmp_path):
     plan = replace(QUICK, events=3000, per_record=50, recovery_vendors=30, injections=3, spacing_s=0.2)
+    await ensure_topics(broker_settings)
+    before = await topic_names(broker_settings)
     results = await run(plan, broker_settings, tmp_path)
+    # Every stack the run started (throughput, latency, recovery) and the peer took their topics with them.
+    for _ in range(50):  # a deletion reaches the broker's metadata a moment after it is acknowledged
+        if (left := {t for t in await topic_names(broker_settings) - before if t.startswith(OWN_TOPICS)}):
+            await asyncio.sleep(0.2)
+    assert not left, left
     for key in report.REQUIRED_KEYS:
         assert key in results
     assert results["limit_events"] == results["peer_events"] == results["vendorwatch_events"] == 3000
@@ -117,3 +141,14 @@ def test_the_step_figures_cover_each_step_of_the_shipment_path():
     assert set(figures) == {"limit: orjson + dict", "decode (msgspec)", "judge a record at once",
                             "add to a vendor's totals", "index a written seen chunk"}
     assert all(us > 0 for us in figures.values())
+
+
+def test_a_phase_deletes_only_the_topics_named_for_it():
+    names = ["bench-throughput-1-ab12cd-evaluations", "bench-throughput-1-ab12cd-shipments-changelog",
+             "bench-throughput-1-ab12cdef-evaluations", "vendorwatch.data-shares", "vendorwatch.alerts",
+             "changelog__bench-peer-1-ff00aa--vendorwatch.data-shares--default", "vw-2-000000-evaluations"]
+    assert topics_of(names, "bench-throughput-1-ab12cd") == [
+        "bench-throughput-1-ab12cd-evaluations", "bench-throughput-1-ab12cd-shipments-changelog"]
+    assert topics_of(names, "bench-peer-1-ff00aa") == [
+        "changelog__bench-peer-1-ff00aa--vendorwatch.data-shares--default"]
+    assert topics_of(names, "bench-throughput-2-ab12cd") == [], "another run's phase"
