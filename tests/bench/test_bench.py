@@ -116,8 +116,9 @@ async def test_a_tiny_run_reports_every_figure_with_consistent_counts(broker_set
     results = await run(plan, broker_settings, tmp_path)
     # Every stack the run started (throughput, latency, recovery) and the peer took their topics with them.
     for _ in range(50):  # a deletion reaches the broker's metadata a moment after it is acknowledged
-        if (left := {t for t in await topic_names(broker_settings) - before if t.startswith(OWN_TOPICS)}):
-            await asyncio.sleep(0.2)
+        if not (left := {t for t in await topic_names(broker_settings) - before if t.startswith(OWN_TOPICS)}):
+            break
+        await asyncio.sleep(0.2)
     assert not left, left
     for key in report.REQUIRED_KEYS:
         assert key in results
