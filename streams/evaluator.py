@@ -17,6 +17,7 @@ tasks evaluating the same vendor at once would both open the alert. One lock ser
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import Iterable
@@ -57,23 +58,29 @@ Outcome = asyncio.Future[bool]
 """An early evaluation's end: ``True`` once its writes are sent, ``False`` if it failed."""
 
 
+def _key(partition: int, request: bytes) -> tuple[int, bytes]:
+    # A digest, not the request: a world request of a bulk load carries up to 100 changes.
+    return partition, hashlib.blake2b(request, digest_size=16).digest()
+
+
 class EarlyLedger:
     """The requests this worker evaluated early, to skip when they arrive (bookkeeping only, bounded)."""
 
     def __init__(self, size: int = EARLY_LEDGER_SIZE) -> None:
         self._size = size
-        self._noted: dict[tuple[int, bytes], tuple[int, Outcome]] = {}  # (partition, request) -> generation
+        self._noted: dict[tuple[int, bytes], tuple[int, Outcome]] = {}  # (partition, digest) -> generation
 
     def note(self, partition: int, request: bytes, generation: int, outcome: Outcome) -> None:
-        self._noted.pop((partition, request), None)
-        self._noted[(partition, request)] = (generation, outcome)
+        key = _key(partition, request)
+        self._noted.pop(key, None)
+        self._noted[key] = (generation, outcome)
         while len(self._noted) > self._size:
             del self._noted[next(iter(self._noted))]
 
     def claim(self, partition: int, request: bytes, generation: int) -> Outcome | None:
         """The outcome of the early evaluation of the request arriving now, if there was one in this
         generation (then forgotten: a second copy is evaluated)."""
-        generation_and_outcome = self._noted.pop((partition, request), None)
+        generation_and_outcome = self._noted.pop(_key(partition, request), None)
         if generation_and_outcome is None or generation_and_outcome[0] != generation:
             return None
         return generation_and_outcome[1]
