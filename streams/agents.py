@@ -30,7 +30,7 @@ from schemas.events import (
     OrgDeclared,
     OwnershipStated,
 )
-from streams.app import Worker
+from streams.app import Worker, settled_partitions
 from streams.batching import take_batches
 from streams.changes import expiring_between
 from streams.contracts import apply_contract_event
@@ -85,9 +85,9 @@ def _register_dedup_retention(worker: Worker, shipment_topic: str) -> None:
         return
 
     async def expire_shipment_marks() -> None:
-        if app.rebalancing or getattr(app, "in_recovery", False):
-            return  # the index is rebuilt once recovery ends, and partitions may be on their way elsewhere
-        active = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == shipment_topic}
+        # None while moving: the index is rebuilt once recovery ends, and partitions may be on their way elsewhere.
+        if not (active := settled_partitions(app, shipment_topic)):
+            return
         for dropped in index.expire(time.time() - retention, active):
             expired.inc(dropped)
             await asyncio.sleep(0)  # a chunk at a time: the alert path shares this thread

@@ -111,6 +111,14 @@ class Worker:
                            Digester(self.settings.shipment_digest_processes, self.metrics.lane_digest_failures))
 
 
+def settled_partitions(app: Any, topic: str) -> frozenset[int]:
+    """The partitions of ``topic`` this worker owns as active, or none while partitions move or its tables
+    recover (what it would read may be incomplete, or about to be another worker's)."""
+    if app.rebalancing or getattr(app, "in_recovery", False):
+        return frozenset()
+    return frozenset(tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic)
+
+
 def advertised_url(settings: Settings) -> str:
     """Where other workers reach this one: table_route proxies a query to the owner of its partition."""
     if settings.advertised_url:

@@ -20,13 +20,13 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from schemas import registry as names
 from schemas.cloudevents import encode_structured, new_event
-from streams.app import Worker
+from streams.app import Worker, settled_partitions
 from streams.evaluate import Trigger, evaluate_vendor
 from streams.requests import Request, coalesce, decode
 from streams.state import contracts_from_table, dump, states_from_table
@@ -38,15 +38,9 @@ ALERT_SOURCE = "urn:vendorwatch:detector"
 CONTENT_TYPE = [("content-type", b"application/cloudevents+json")]
 
 
-def evaluable_here(sent: Iterable[tuple[int, bytes]], topic: str, actives: Iterable[Any],
-                   moving: bool) -> list[tuple[int, bytes]]:
+def evaluable_here(sent: Iterable[tuple[int, bytes]], owned: Container[int]) -> list[tuple[int, bytes]]:
     """The requests of ``sent`` (partition, request) that this worker evaluates itself: those of the
-    evaluations partitions among its active assignment (``actives``, topic-partitions), and none while
-    partitions move or its tables recover (the state it would read may be incomplete, or about to be
-    another worker's)."""
-    if moving:
-        return []
-    owned = {tp.partition for tp in actives if tp.topic == topic}
+    evaluations partitions it owns (``streams.app.settled_partitions``: none while partitions move)."""
     return [(partition, request) for partition, request in sent if partition in owned]
 
 
@@ -113,8 +107,7 @@ class Evaluator:
     async def early(self, sent: Iterable[tuple[int, bytes]]) -> None:
         """Evaluate the requests just sent that this worker owns, without waiting for them to come back."""
         app: Any = self._worker.app
-        moving = bool(app.rebalancing or getattr(app, "in_recovery", False))
-        if not (requests := evaluable_here(sent, self._topic, app.assignor.assigned_actives(), moving)):
+        if not (requests := evaluable_here(sent, settled_partitions(app, self._topic))):
             return
         self._worker.metrics.early_evaluations.inc(len(requests))
         # Noted before evaluating: a copy that arrives meanwhile waits for this outcome instead of being

@@ -4,33 +4,43 @@ skips (``streams.evaluator``)."""
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
+from typing import Any
 
 from aiokafka import TopicPartition
 
+from streams.app import settled_partitions
 from streams.evaluator import EarlyLedger, evaluable_here, still_to_evaluate
 
 TOPIC = "vendorwatch.internal.evaluations"
 SENT = [(0, b"scale-ai"), (1, b"surge"), (2, b"mercor"), (1, b"world-1")]
 
 
+def app(actives: set[TopicPartition], *, rebalancing: bool = False, in_recovery: bool = False) -> Any:
+    # The three attributes of a Faust app that settled_partitions reads.
+    return SimpleNamespace(rebalancing=rebalancing, in_recovery=in_recovery,
+                           assignor=SimpleNamespace(assigned_actives=lambda: actives))
+
+
 def test_only_the_requests_of_partitions_this_worker_owns() -> None:
-    actives = {TopicPartition(TOPIC, 1), TopicPartition(TOPIC, 2)}
-    assert evaluable_here(SENT, TOPIC, actives, moving=False) == [(1, b"surge"), (2, b"mercor"), (1, b"world-1")]
+    owned = settled_partitions(app({TopicPartition(TOPIC, 1), TopicPartition(TOPIC, 2)}), TOPIC)
+    assert evaluable_here(SENT, owned) == [(1, b"surge"), (2, b"mercor"), (1, b"world-1")]
 
 
 def test_the_same_partition_numbers_of_other_topics_do_not_count() -> None:
     actives = {TopicPartition("vendorwatch.contracts.v1", 0), TopicPartition("vendorwatch.ownership.v1", 1)}
-    assert evaluable_here(SENT, TOPIC, actives, moving=False) == []
+    assert evaluable_here(SENT, settled_partitions(app(actives), TOPIC)) == []
 
 
 def test_none_while_partitions_move_or_tables_recover() -> None:
     actives = {TopicPartition(TOPIC, p) for p in range(3)}
-    assert evaluable_here(SENT, TOPIC, actives, moving=True) == []
-    assert evaluable_here(SENT, TOPIC, actives, moving=False) == SENT
+    assert evaluable_here(SENT, settled_partitions(app(actives, rebalancing=True), TOPIC)) == []
+    assert evaluable_here(SENT, settled_partitions(app(actives, in_recovery=True), TOPIC)) == []
+    assert evaluable_here(SENT, settled_partitions(app(actives), TOPIC)) == SENT
 
 
 def test_nothing_sent_nothing_evaluated() -> None:
-    assert evaluable_here([], TOPIC, {TopicPartition(TOPIC, 0)}, moving=False) == []
+    assert evaluable_here([], {0}) == []
 
 
 def ended(well: bool = True) -> asyncio.Future[bool]:
