@@ -5,9 +5,9 @@ per-event work on records that are almost always valid: decoding and validating 
 checking its ids, and folding it into per-lab sums (docs/performance.md, sixth round). None of that needs
 the worker's state, so while the lane is behind it runs in a process of its own, on the machine's other
 core, while the worker applies the batches before (a lane that keeps up digests its few records itself:
-the hand-over costs more than their decoding). What comes back per record is a ``Digest``: the record's
-source and ids, the duplicate-detection identities, and its shipments summed per lab; the worker then
-judges duplicates, adds the sums to the vendor's totals and writes its tables, as before.
+the hand-over costs more than their decoding). What comes back per record is a ``Digest``: the
+duplicate-detection identities, the record's seen mark already encoded, and its shipments summed per lab;
+the worker then judges duplicates, adds the sums to the vendor's totals and writes its tables, as before.
 
 ``digest_record`` is pure and accepts only what the worker's own fast path accepts (``schemas.batch``,
 ``streams.intake``): every event valid, on its topic, keyed like the record, from one source, no id
@@ -25,6 +25,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
+import msgspec
+
 from schemas.batch import MAX_BATCH_EVENTS, is_batch
 from schemas.cloudevents import event_identity
 from schemas.shipment_codec import FastShipment, accepted_whole, decode_shipments
@@ -38,11 +40,12 @@ class Digest(NamedTuple):
     """One record whose events are all valid and new to each other (a tuple: it crosses a pipe)."""
 
     vendor_id: str
-    source: str
-    ids: list[str]
-    """The events' ids, in order."""
+    mark: bytes
+    """``{"<source>": [id, ...]}`` of its events as JSON: what the record's seen chunk holds for it. Encoded
+    here, because building a string per id in the worker (unpickling them) and encoding them again there
+    cost the worker's thread more than the identities' own lookup (docs/performance.md, fifteenth round)."""
     identities: list[str]
-    """``event_identity(source, id)`` of each, in the same order."""
+    """``event_identity(source, id)`` of each event, in order."""
     labs: LabSums
     """The record's shipments summed per lab (``streams.shipments.lab_sums``)."""
 
@@ -66,7 +69,10 @@ def digest_record(value: bytes | None, headers: Any, key: bytes | None, topic: s
     identities = [prefix + id_ for id_ in ids]
     if len(set(identities)) != len(identities):  # an id twice in one record: judged event by event
         return None
-    return Digest(vendor_id, source, ids, identities, lab_sums(e.data for e in events))
+    return Digest(vendor_id, _encode_mark({source: ids}), identities, lab_sums(e.data for e in events))
+
+
+_encode_mark = msgspec.json.Encoder().encode
 
 
 def _decode(value: bytes | None, headers: dict[str, bytes]) -> list[FastShipment] | None:

@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
 
+import msgspec
+
 from schemas.cloudevents import event_identity
 
 PARTITION_SHIFT = 40
@@ -45,6 +47,10 @@ CHUNK_MAX_BYTES = 256 * 1024
 
 Chunk = dict[str, dict[str, list[str]]]
 """``{"<offset>": {"<source>": [id, ...]}}``, stored with ``WRITTEN_AT``."""
+Mark = dict[str, list[str]] | msgspec.Raw
+"""One record's part of a chunk being written: ``{"<source>": [id, ...]}``, or the same already encoded as
+JSON (``streams.digest.Digest.mark``: the worker then never builds the ids)."""
+ChunkToWrite = dict[str, Mark]
 WRITTEN_AT = "t"
 """The key of a stored chunk's write time (Unix seconds). Never an offset (digits) nor an identity of the
 first form (``source`` + the separator + ``id``); chunks written before it existed have none."""

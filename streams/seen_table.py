@@ -18,7 +18,7 @@ from streams.current import as_current
 from streams.seen import (
     PARTITION_SHIFT,
     WRITTEN_AT,
-    Chunk,
+    ChunkToWrite,
     Shards,
     chunk_partition,
     chunk_topic_partition,
@@ -83,7 +83,7 @@ class ChunkedSeenTable(faust.Table[str, bytes]):
         """How many identities the index holds, over every partition (the memory it takes grows with it)."""
         return sum(len(shard) for shard in self.shards.values())
 
-    def write(self, key: str, chunk: Chunk, indexed: Iterable[tuple[int, list[str]]]) -> None:
+    def write(self, key: str, chunk: ChunkToWrite, indexed: Iterable[tuple[int, list[str]]]) -> None:
         """The only way to write a chunk, with what the index learns from it (not decoded again):
         (position, identities) of each record it holds whose identities the index does not hold yet
         (``claim_identities`` put the others in already)."""

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from schemas import registry as names
 from schemas.batch import Incoming
 from schemas.cloudevents import event_identity
@@ -27,7 +29,16 @@ from streams.app import Worker
 from streams.current import as_current
 from streams.digest import Digest
 from streams.intake import Intake
-from streams.seen import CHUNK_MAX_BYTES, Chunk, chunk_key, claim_identities, judge_record, position, unclaim
+from streams.seen import (
+    CHUNK_MAX_BYTES,
+    ChunkToWrite,
+    Mark,
+    chunk_key,
+    claim_identities,
+    judge_record,
+    position,
+    unclaim,
+)
 from streams.shipments import LabSums, Shipment, add_lab_sums, applied_offset, lab_sums, record_applied
 
 log = logging.getLogger(__name__)
@@ -42,7 +53,7 @@ class _Chunk:
     first: Any
     """Its first record (a ``streams.lane.LaneRecord``): the chunk is written in that record's partition,
     keyed by its offset."""
-    value: Chunk = field(default_factory=dict)
+    value: ChunkToWrite = field(default_factory=dict)
     indexed: list[tuple[int, list[str]]] = field(default_factory=list)
     """(position, identities) of each record it covers that the index does not hold yet: what it learns
     when the chunk is written."""
@@ -56,18 +67,18 @@ class _Marks:
     current: dict[int, _Chunk] = field(default_factory=dict)
     chunks: list[_Chunk] = field(default_factory=list)
 
-    def add(self, event: Any, ids_by_source: dict[str, list[str]], *, indexed: bool = False) -> None:
-        """``indexed``: the record's identities are in the index already (``claim_identities``)."""
+    def add(self, event: Any, mark: Mark, unindexed: list[str] | None) -> None:
+        """``unindexed``: the record's identities, when the index does not hold them yet (``None`` when
+        ``claim_identities`` put them in)."""
         message = event.message
         size = len(message.value or b"")
         chunk = self.current.get(message.partition)
         if chunk is None or chunk.size + size > CHUNK_MAX_BYTES:
             chunk = self.current[message.partition] = _Chunk(event)
             self.chunks.append(chunk)
-        chunk.value[str(message.offset)] = ids_by_source
-        if not indexed:
-            identities = [event_identity(source, id_) for source, ids in ids_by_source.items() for id_ in ids]
-            chunk.indexed.append((position(message.partition, message.offset), identities))
+        chunk.value[str(message.offset)] = mark
+        if unindexed is not None:
+            chunk.indexed.append((position(message.partition, message.offset), unindexed))
         chunk.size += size
 
 
@@ -132,7 +143,7 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
     applied = 0
     offsets: dict[int, int] = {}
     duplicates = 0
-    to_mark: list[tuple[Any, dict[str, list[str]], bool]] = []
+    to_mark: list[tuple[Any, Mark, list[str] | None]] = []
     claimed: list[tuple[list[str], int, dict[str, int]]] = []
     for event, items in records:
         message = event.message
@@ -142,15 +153,17 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
         if isinstance(items, Digest):
             if claim_identities(items.identities, at, seen, batch):
                 claimed.append((items.identities, at, seen))
-                to_mark.append((event, {items.source: items.ids}, True))
+                to_mark.append((event, msgspec.Raw(items.mark), None))
                 if not counted:
                     sums.append(items.labs)
-                    applied += len(items.ids)
+                    applied += len(items.identities)
                     offsets[message.partition] = max(message.offset, offsets.get(message.partition, -1))
                 continue
             items = await intake.accept_many(event, names.DATA_SHARED)  # a duplicate: judged event by event
         verdict = judge_record(items, at, seen, counted, batch)
-        to_mark.append((event, verdict.ids, False))
+        if verdict.ids:
+            to_mark.append((event, verdict.ids, [event_identity(source, id_) for source, ids in verdict.ids.items()
+                                                 for id_ in ids]))
         duplicates += verdict.duplicates
         if verdict.fresh:
             fresh.extend(verdict.fresh)
@@ -168,7 +181,6 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
             return 0, duplicates
         # One observation per vendor per batch: the time to apply that vendor's shipments.
         worker.metrics.processing_seconds.labels(topic).observe(time.perf_counter() - started)
-    for event, mine, indexed in to_mark:  # only once applied: a dead-lettered event can be sent again
-        if mine:
-            marks.add(event, mine, indexed=indexed)
+    for event, mark, unindexed in to_mark:  # only once applied: a dead-lettered event can be sent again
+        marks.add(event, mark, unindexed)
     return applied, duplicates

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import reduce
 from types import SimpleNamespace
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -96,8 +97,8 @@ def test_seen_chunks_cover_whole_records_and_stay_under_the_size_limit():
     marks = _Marks()
     big = CHUNK_MAX_BYTES // 3
     for offset in range(7):
-        marks.add(record(0, offset, big), {"urn:a": [f"e{offset}"]})
-    marks.add(record(1, 50, 10), {"urn:a": ["f"]})
+        marks.add(record(0, offset, big), {"urn:a": [f"e{offset}"]}, [event_identity("urn:a", f"e{offset}")])
+    marks.add(record(1, 50, 10), {"urn:a": ["f"]}, [event_identity("urn:a", "f")])
     assert [(c.first.message.partition, sorted(c.value)) for c in marks.chunks] == [
         (0, ["0", "1", "2"]), (0, ["3", "4", "5"]), (0, ["6"]), (1, ["50"])]
     assert all(c.size <= CHUNK_MAX_BYTES for c in marks.chunks)
@@ -144,7 +145,10 @@ def test_claiming_a_digested_record_agrees_with_judging_each_event(ids, source, 
 def test_a_record_claimed_in_the_index_is_not_indexed_again_when_its_chunk_is_written():
     marks = _Marks()
     message = SimpleNamespace(partition=0, offset=4, value=b"x")
-    marks.add(SimpleNamespace(message=message), {"urn:a": ["e4"]}, indexed=True)
-    marks.add(SimpleNamespace(message=SimpleNamespace(partition=0, offset=5, value=b"x")), {"urn:a": ["e5"]})
+    marks.add(SimpleNamespace(message=message), msgspec.Raw(b'{"urn:a":["e4"]}'), None)  # a digest's mark
+    marks.add(SimpleNamespace(message=SimpleNamespace(partition=0, offset=5, value=b"x")), {"urn:a": ["e5"]},
+              [event_identity("urn:a", "e5")])
     (chunk,) = marks.chunks
     assert sorted(chunk.value) == ["4", "5"] and chunk.indexed == [(position(0, 5), [event_identity("urn:a", "e5")])]
+    # A mark that came encoded is stored as if it had been built here.
+    assert msgspec.json.decode(msgspec.json.encode(chunk.value)) == {"4": {"urn:a": ["e4"]}, "5": {"urn:a": ["e5"]}}
