@@ -32,15 +32,21 @@ class PendingWrites:
     """
 
     def __init__(self) -> None:
-        self._pending: dict[asyncio.Future[Any], asyncio.Task[Any] | None] = {}
+        # Each send with the tasks that made it: a write appended to a shared batch (streams/bulk.py) is
+        # acknowledged with the batch, and each task that made one of its writes owns it.
+        self._pending: dict[asyncio.Future[Any], set[asyncio.Task[Any] | None]] = {}
         self.failure: BaseException | None = None
 
     def track(self, future: asyncio.Future[Any]) -> asyncio.Future[Any]:
         if future.done():
             self._done(future)
             return future
-        self._pending[future] = asyncio.current_task()
-        future.add_done_callback(self._done)
+        owners = self._pending.get(future)
+        if owners is None:
+            self._pending[future] = {asyncio.current_task()}
+            future.add_done_callback(self._done)
+        else:
+            owners.add(asyncio.current_task())
         return future
 
     def _done(self, future: asyncio.Future[Any]) -> None:
@@ -52,7 +58,7 @@ class PendingWrites:
         """Return once everything tracked so far (``own``: by the calling task) is acknowledged; raise the
         first failure of any task (a failed write ends the worker whoever made it)."""
         task = asyncio.current_task() if own else None
-        while waiting := [f for f, owner in self._pending.items() if not own or owner is task]:
+        while waiting := [f for f, owners in self._pending.items() if not own or task in owners]:
             await asyncio.wait(waiting)
         if self.failure is not None:
             raise self.failure
@@ -60,7 +66,7 @@ class PendingWrites:
     def owned(self) -> list[asyncio.Future[Any]]:
         """The calling task's writes not yet acknowledged (to await later, from another task)."""
         task = asyncio.current_task()
-        return [f for f, owner in self._pending.items() if owner is task]
+        return [f for f, owners in self._pending.items() if task in owners]
 
     async def acknowledged(self, writes: Iterable[asyncio.Future[Any]]) -> None:
         """Return once ``writes`` are acknowledged; raise the first failure of any task, as ``settled``."""

@@ -79,3 +79,39 @@ async def test_a_lane_producer_that_cannot_start_fails_loudly(tmp_path: Any) -> 
     worker = create_app(settings)
     with pytest.raises(KafkaError):
         await asyncio.wait_for(worker.bulk.start(), 60)
+
+
+async def test_lane_writes_share_batches_and_reach_the_changelog_in_the_order_made(broker_settings: Settings,
+                                                                                  tmp_path: Any) -> None:
+    settings = broker_settings.model_copy(update={"app_id": f"bulk-{secrets.token_hex(4)}", "data_dir": tmp_path})
+    await ensure_topics(settings)
+    worker = create_app(settings)
+    faust_producer = await started(worker)
+    await worker.bulk.start()
+    run = secrets.token_hex(3)
+    keys = [f"batched-{run}-{n}" for n in range(5)]
+    try:
+        for n in range(300):  # 300 writes to 5 keys (each key's changelog partition is its hash's)
+            as_current(LaneRecord(TOPIC_DATA_SHARES, n % 2, n, b"v", b"[]", [], 0.0))
+            worker.tables.shipments[keys[n % 5]] = {"lab-a": {"shipments": n, "records": n, "bytes": n,
+                                                              "data_classes": []}}
+        assert faust_producer.buffer.size == 0 and 1 <= len(worker.pending) <= 5, "one batch per partition"
+        as_current(LaneRecord(TOPIC_DATA_SHARES, 0, 300, b"v", b"[]", [], 0.0))
+        big = {"lab-a": {"shipments": 1, "records": 1, "bytes": 1, "data_classes": ["x" * 300_000]}}
+        worker.tables.shipments[keys[0]] = big  # larger than a batch (BULK_BATCH_BYTES): a batch of its own
+        del worker.tables.shipments[keys[2]]  # a tombstone
+        await asyncio.wait_for(worker.pending.settled(), 30)
+        assert not len(worker.pending)
+
+        records = [r for r in await read_all(settings, changelog_topic(settings, "shipments"))
+                   if r.key is not None and r.key.decode().startswith(f"batched-{run}-")]
+        assert len(records) == 302
+        last = {r.key.decode(): r.value for r in sorted(records, key=lambda r: (r.partition, r.offset))}
+        assert last[keys[2]] is None, "the delete is the key's last record"
+        assert len(last[keys[0]] or b"") > 300_000
+        for n in (296, 298, 299):  # each other key's last record is the last write made to it
+            assert b'"shipments":%d' % n in (last[keys[n % 5]] or b"").replace(b" ", b"")
+        assert all(not r.headers for r in records), "no headers, as Faust writes a changelog record"
+    finally:
+        await worker.bulk.stop()
+        await faust_producer.stop()

@@ -111,3 +111,19 @@ async def test_a_task_hands_its_writes_to_another_that_waits_for_them_alone() ->
     await asyncio.sleep(0)
     with pytest.raises(TimeoutError, match="no leader"):  # any failure ends the worker, as settled says
         await pending.acknowledged([])
+
+
+async def test_a_write_shared_by_two_tasks_is_owned_by_both() -> None:
+    # A batch's acknowledgement covers every write appended to it (streams/bulk.py), whoever made them.
+    pending = PendingWrites()
+    shared = asyncio.get_running_loop().create_future()
+
+    async def write() -> list[asyncio.Future[None]]:
+        pending.track(shared)
+        return pending.owned()
+
+    first, second = await asyncio.gather(asyncio.create_task(write()), asyncio.create_task(write()))
+    assert first == second == [shared] and len(pending) == 1
+    shared.set_result(None)
+    await asyncio.wait_for(pending.settled(), 1)
+    assert len(pending) == 0
