@@ -8,7 +8,9 @@ changelog; a write to another table goes through Faust's producer as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -18,7 +20,6 @@ from schemas.registry import TOPIC_CONTRACTS, TOPIC_DATA_SHARES
 from streams.admin import changelog_topic, ensure_topics
 from streams.app import Worker, create_app
 from streams.current import as_current
-from streams.durability import durable
 from streams.lane import LaneRecord
 from tests.streams.test_shipment_batches_broker import read_all
 from vendorwatch.local import free_port
@@ -41,33 +42,40 @@ async def started(worker: Worker) -> Any:
     return producer
 
 
-async def test_lane_writes_queue_on_their_own_producer_and_reach_the_changelog(broker_settings: Settings,
-                                                                             tmp_path: Any) -> None:
+@contextlib.asynccontextmanager
+async def producers(broker_settings: Settings, tmp_path: Any) -> AsyncIterator[tuple[Worker, Any]]:
+    """A worker of its own app id with Faust's producer and the lane's started (and stopped after)."""
     settings = broker_settings.model_copy(update={"app_id": f"bulk-{secrets.token_hex(4)}", "data_dir": tmp_path})
     await ensure_topics(settings)
     worker = create_app(settings)
     faust_producer = await started(worker)
     await worker.bulk.start()
-    vendor = f"bulk-vendor-{secrets.token_hex(3)}"
     try:
+        yield worker, faust_producer
+    finally:
+        await worker.bulk.stop()
+        await faust_producer.stop()
+
+
+async def test_lane_writes_queue_on_their_own_producer_and_reach_the_changelog(broker_settings: Settings,
+                                                                             tmp_path: Any) -> None:
+    vendor = f"bulk-vendor-{secrets.token_hex(3)}"
+    async with producers(broker_settings, tmp_path) as (worker, faust_producer):
         as_current(LaneRecord(TOPIC_DATA_SHARES, 0, 7, vendor.encode(), b"[]", [], 0.0))
         worker.tables.shipments[vendor] = {"lab-a": {"shipments": 3, "records": 9, "bytes": 12, "data_classes": []}}
         assert faust_producer.buffer.size == 0, "a lane write was queued behind the alert path's"
         assert len(worker.pending) == 1, "the lane write is tracked until acknowledged"
-        await asyncio.wait_for(durable(worker.pending), 30)
+        await asyncio.wait_for(worker.pending.settled(), 30)
 
         as_current(LaneRecord(TOPIC_CONTRACTS, 0, 3, vendor.encode(), b"{}", [], 0.0))
         worker.tables.contracts[vendor] = {"contract-1": {"lab_id": "lab-a"}}
         assert faust_producer.buffer.size == 1, "another table's write goes through Faust's producer"
-        await asyncio.wait_for(durable(worker.pending), 30)
+        await asyncio.wait_for(worker.pending.settled(), 30)
 
-        shipments = await read_changelog(settings, "shipments")
-        contracts = await read_changelog(settings, "contracts")
+        shipments = await read_changelog(worker.settings, "shipments")
+        contracts = await read_changelog(worker.settings, "contracts")
         assert vendor.encode() in shipments and b'"shipments":3' in shipments[vendor.encode()].replace(b" ", b"")
         assert vendor.encode() in contracts
-    finally:
-        await worker.bulk.stop()
-        await faust_producer.stop()
 
 
 async def test_a_lane_producer_that_cannot_start_fails_loudly(tmp_path: Any) -> None:
@@ -83,14 +91,9 @@ async def test_a_lane_producer_that_cannot_start_fails_loudly(tmp_path: Any) -> 
 
 async def test_lane_writes_share_batches_and_reach_the_changelog_in_the_order_made(broker_settings: Settings,
                                                                                   tmp_path: Any) -> None:
-    settings = broker_settings.model_copy(update={"app_id": f"bulk-{secrets.token_hex(4)}", "data_dir": tmp_path})
-    await ensure_topics(settings)
-    worker = create_app(settings)
-    faust_producer = await started(worker)
-    await worker.bulk.start()
     run = secrets.token_hex(3)
     keys = [f"batched-{run}-{n}" for n in range(5)]
-    try:
+    async with producers(broker_settings, tmp_path) as (worker, faust_producer):
         for n in range(300):  # 300 writes to 5 keys (each key's changelog partition is its hash's)
             as_current(LaneRecord(TOPIC_DATA_SHARES, n % 2, n, b"v", b"[]", [], 0.0))
             worker.tables.shipments[keys[n % 5]] = {"lab-a": {"shipments": n, "records": n, "bytes": n,
@@ -103,7 +106,7 @@ async def test_lane_writes_share_batches_and_reach_the_changelog_in_the_order_ma
         await asyncio.wait_for(worker.pending.settled(), 30)
         assert not len(worker.pending)
 
-        records = [r for r in await read_all(settings, changelog_topic(settings, "shipments"))
+        records = [r for r in await read_all(worker.settings, changelog_topic(worker.settings, "shipments"))
                    if r.key is not None and r.key.decode().startswith(f"batched-{run}-")]
         assert len(records) == 302
         last = {r.key.decode(): r.value for r in sorted(records, key=lambda r: (r.partition, r.offset))}
@@ -112,6 +115,3 @@ async def test_lane_writes_share_batches_and_reach_the_changelog_in_the_order_ma
         for n in (296, 298, 299):  # each other key's last record is the last write made to it
             assert b'"shipments":%d' % n in (last[keys[n % 5]] or b"").replace(b" ", b"")
         assert all(not r.headers for r in records), "no headers, as Faust writes a changelog record"
-    finally:
-        await worker.bulk.stop()
-        await faust_producer.stop()
