@@ -24,7 +24,10 @@ batch shares the batch's acknowledgement (``ChangelogBatches``), tracked like an
 batch is acknowledged its last offset is recorded as Faust records a sent write's (``_on_changelog_sent``:
 the offset RocksDB keeps, so a restart reads only the changelog's tail). What the broker stores is the
 same: the same keys and values, in the same order per partition, without headers, timestamped when
-written.
+written. The hooks are aiokafka's batch API (``create_batch``, ``send_batch``) and Faust's
+``Topic.prepare_key``/``prepare_value``, ``Table._on_changelog_sent`` and its producer's ``_producer``
+(faust-streaming 0.15.3, aiokafka 0.14.0); recheck them on an upgrade (tests/streams/test_bulk_broker.py
+checks the bytes and their order on a real broker).
 """
 
 from __future__ import annotations
