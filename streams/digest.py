@@ -42,8 +42,8 @@ class Digest(NamedTuple):
     vendor_id: str
     mark: bytes
     """``{"<source>": [id, ...]}`` of its events as JSON: what the record's seen chunk holds for it. Encoded
-    here, because building a string per id in the worker (unpickling them) and encoding them again there
-    cost the worker's thread more than the identities' own lookup (docs/performance.md, fifteenth round)."""
+    here, because unpickling a string per id in the worker and encoding the ids again into the chunk cost
+    the worker's thread ~0.17 µs per event (docs/performance.md, item 19)."""
     identities: list[str]
     """``event_identity(source, id)`` of each event, in order."""
     labs: LabSums
