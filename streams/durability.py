@@ -25,7 +25,7 @@ EXIT_CODE = 70  # EX_SOFTWARE: an internal error a restart cures (the watchdog e
 
 
 class PendingWrites:
-    """Sends not yet acknowledged by the broker (each with the task that made it), and the first that failed.
+    """Sends not yet acknowledged by the broker (each with the tasks that made it), and the first that failed.
 
     An agent's batch needs only its own writes on the broker (``settled(own=True)``): waiting for every
     write tied the alert path to the shipment stream's changelog traffic. Partitions moving need all.
