@@ -23,6 +23,7 @@ from datetime import UTC
 from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol
 
+import anyio.lowlevel
 import httpx
 
 from alerts.signing import webhook_headers
@@ -109,6 +110,13 @@ def classify(status: int, retry_after: str | None, now: float, kind: str = "webh
     if status == 410:
         raise ReceiverGone(f"{kind} receiver answered 410: it is gone and asks not to be sent more")
     raise PermanentDelivery(f"{kind} receiver answered {status}")
+
+
+async def warm_up() -> None:
+    """Load now what httpx loads on its first request: httpcore's locks take anyio's asyncio backend, ~25-30
+    ms of imports on this machine, which the first alert after a start waited for in its POST
+    (docs/performance.md, item 20). anyio is httpx's own dependency."""
+    await anyio.lowlevel.checkpoint()
 
 
 async def deliver(

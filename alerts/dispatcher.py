@@ -40,7 +40,7 @@ from aiokafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from alerts import record as rec
-from alerts.delivery import Clock, ReceiverGone, post
+from alerts.delivery import Clock, ReceiverGone, post, warm_up
 from alerts.follow import by_key, follow_topic
 from alerts.lanes import STATEFUL_KINDS, Lane
 from alerts.metrics import DispatcherMetrics, build_dispatcher_metrics
@@ -459,6 +459,7 @@ class Dispatcher:
         client = httpx.AsyncClient(transport=self._transport, follow_redirects=False, trust_env=False)
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(client)
+            await warm_up()
             await producer.start()
             stack.push_async_callback(producer.stop)
             await consumer.start()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -308,3 +310,40 @@ async def test_preflight_runs_before_every_attempt_and_can_refuse() -> None:
     report, _, observed = await run_retries(handler, preflight=preflight)
     assert (report.outcome, report.attempts, len(seen)) == ("failed", 2, 1)
     assert observed == ["retryable", "permanent"]
+
+
+_FIRST_POST = """
+import asyncio, sys
+import httpx
+from alerts.delivery import warm_up
+
+async def main(warm):
+    async def answer(reader, writer):
+        await reader.readuntil(b"\\r\\n\\r\\n")
+        writer.write(b"HTTP/1.1 204 No Content\\r\\ncontent-length: 0\\r\\n\\r\\n")
+        await writer.drain()
+        writer.close()
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    if warm:
+        await warm_up()
+    before = set(sys.modules)
+    async with httpx.AsyncClient() as client:
+        await client.post(f"http://127.0.0.1:{port}/", content=b"{}")
+    server.close()
+    print(",".join(sorted(m for m in set(sys.modules) - before if m.startswith("anyio"))))
+
+asyncio.run(main(sys.argv[1] == "warm"))
+"""
+
+
+@pytest.mark.parametrize("warm", [True, False])
+def test_warm_up_loads_what_the_first_post_would(warm: bool) -> None:
+    # A fresh interpreter: this one has loaded anyio's backend long ago.
+    done = subprocess.run([sys.executable, "-c", _FIRST_POST, "warm" if warm else "cold"],
+                          capture_output=True, text=True, check=True, timeout=60)
+    loaded = [m for m in done.stdout.strip().split(",") if m]
+    if warm:
+        assert loaded == [], "the first POST after warm_up imports nothing of anyio's"
+    else:
+        assert "anyio._backends._asyncio" in loaded, "without it, the first POST does (what warm_up is for)"
