@@ -33,6 +33,13 @@ def event_identity(source: str, id_: str) -> str:
     return f"{source}\x1f{id_}"
 
 
+def event_identities(source: str, ids: Iterable[str]) -> list[str]:
+    """``event_identity`` of each id from one ``source``, in order: the separator joined once, then one
+    concatenation per id (at shipment volume, a record's ids at a time)."""
+    prefix = event_identity(source, "")
+    return [prefix + id_ for id_ in ids]
+
+
 @dataclass(frozen=True, slots=True)
 class CloudEvent:
     """A validated CloudEvent whose ``data`` is the pydantic model of its ``type``."""

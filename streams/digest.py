@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 import msgspec
 
 from schemas.batch import MAX_BATCH_EVENTS, is_batch
-from schemas.cloudevents import event_identity
+from schemas.cloudevents import event_identities
 from schemas.shipment_codec import FastShipment, accepted_whole, decode_shipments
 from streams.digest_pool import CallFailed, DigestPool, ProcessGone
 from streams.shipments import LabSums, lab_sums
@@ -65,8 +65,7 @@ def digest_record(value: bytes | None, headers: Any, key: bytes | None, topic: s
     if not all(e.source == source for e in events):
         return None
     ids = [e.id for e in events]
-    prefix = event_identity(source, "")
-    identities = [prefix + id_ for id_ in ids]
+    identities = event_identities(source, ids)
     if len(set(identities)) != len(identities):  # an id twice in one record: judged event by event
         return None
     return Digest(vendor_id, _encode_mark({source: ids}), identities, lab_sums(e.data for e in events))

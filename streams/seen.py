@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from schemas.cloudevents import event_identity
+from schemas.cloudevents import event_identities, event_identity
 
 PARTITION_SHIFT = 40
 """A position is ``partition << 40 | offset``: one int per identity in the index."""
@@ -185,8 +185,7 @@ def _positions(partition: int, chunk: Mapping[str, Any]) -> Iterator[tuple[int, 
             continue
         at = base | int(offset_or_identity)
         for source, ids in value.items():
-            prefix = event_identity(source, "")
-            yield at, [prefix + id_ for id_ in ids]
+            yield at, event_identities(source, ids)
 
 
 def index_chunk(shards: Shards, key: Any, chunk: Mapping[str, Any]) -> None:

@@ -24,7 +24,7 @@ import msgspec
 
 from schemas import registry as names
 from schemas.batch import Incoming
-from schemas.cloudevents import event_identity
+from schemas.cloudevents import event_identities
 from streams.app import Worker
 from streams.current import as_current
 from streams.digest import Digest
@@ -162,8 +162,8 @@ async def _apply_vendor(worker: Worker, intake: Intake, vendor_id: str, records:
             items = await intake.accept_many(event, names.DATA_SHARED)  # a duplicate: judged event by event
         verdict = judge_record(items, at, seen, counted, batch)
         if verdict.ids:
-            to_mark.append((event, verdict.ids, [event_identity(source, id_) for source, ids in verdict.ids.items()
-                                                 for id_ in ids]))
+            to_mark.append((event, verdict.ids, [identity for source, ids in verdict.ids.items()
+                                                 for identity in event_identities(source, ids)]))
         duplicates += verdict.duplicates
         if verdict.fresh:
             fresh.extend(verdict.fresh)
